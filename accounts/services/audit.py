@@ -1,0 +1,131 @@
+"""The single write path for the audit trail, and its verification."""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import AuditChainHead, AuditEvent
+from keytrade.logging import redact
+
+GENESIS_HASH = "0" * 64
+_FORBIDDEN_DETAIL_KEYS = {"secret", "passphrase", "password", "api_key", "apikey", "token"}
+
+
+def client_ip(request) -> str | None:
+    """Return the client's address: REMOTE_ADDR, or the forwarded one behind a trusted proxy."""
+    if request is None:
+        return None
+    hops = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if hops and forwarded:
+        chain = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if len(chain) >= hops:
+            return chain[-hops]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _clean_detail(detail: dict | None) -> dict:
+    clean = {}
+    for key, value in (detail or {}).items():
+        if key.lower() in _FORBIDDEN_DETAIL_KEYS:
+            raise ValueError(f"audit detail must not carry {key!r}")
+        clean[key] = redact(value) if isinstance(value, str) else value
+    # Round-trip through JSON now so the hash covers exactly what the database stores.
+    return json.loads(json.dumps(clean, default=str))
+
+
+def event_hash(event: AuditEvent) -> str:
+    """Hash an event's content together with the previous event's hash."""
+    content = {
+        "seq": event.seq,
+        "created_at": event.created_at.isoformat(),
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "event_type": event.event_type,
+        "outcome": event.outcome,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "detail": event.detail,
+        "prev_hash": event.prev_hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def audit_record(
+    *,
+    event_type: str,
+    actor=None,
+    request=None,
+    target=None,
+    target_type: str = "",
+    target_id: str = "",
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the audit chain inside the caller's transaction."""
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+    with transaction.atomic():
+        # Locking the head row serialises appends across processes, so seq and prev_hash agree.
+        head = AuditChainHead.objects.select_for_update().get(id=1)
+        event = AuditEvent(
+            seq=head.last_seq + 1,
+            created_at=timezone.now(),
+            actor_id=getattr(actor, "pk", None),
+            actor_username=(getattr(actor, "get_username", lambda: "")() or "")[:150],
+            event_type=event_type,
+            outcome=outcome,
+            target_type=target_type[:64],
+            target_id=str(target_id)[:64],
+            ip_address=client_ip(request),
+            user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:512],
+            detail=_clean_detail(detail),
+            prev_hash=head.last_hash,
+        )
+        event.hash = event_hash(event)
+        event.save(force_insert=True)
+        head.last_seq, head.last_hash = event.seq, event.hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    reason: str
+
+
+def _iter_events() -> Iterator[AuditEvent]:
+    return AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+
+
+def audit_verify() -> ChainBreak | None:
+    """Walk the chain from the start; return the first broken link, or None if it is intact."""
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    for event in _iter_events():
+        if event.seq != expected_seq:
+            return ChainBreak(
+                expected_seq, f"row #{expected_seq} is missing (next is #{event.seq})"
+            )
+        if event.prev_hash != prev_hash:
+            return ChainBreak(event.seq, "prev_hash does not match the previous row")
+        if event_hash(event) != event.hash:
+            return ChainBreak(event.seq, "content does not match its hash")
+        expected_seq, prev_hash = event.seq + 1, event.hash
+    head = AuditChainHead.objects.filter(id=1).first()
+    if head and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
+        return ChainBreak(
+            expected_seq, f"chain ends at #{expected_seq - 1} but head says #{head.last_seq}"
+        )
+    return None

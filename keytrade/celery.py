@@ -1,0 +1,15 @@
+"""The Celery app; every periodic schedule lives in BEAT_SCHEDULE below."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keytrade.settings")
+
+app = Celery("keytrade")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# One place for every periodic schedule (synced into django-celery-beat's tables by beat).
+BEAT_SCHEDULE: dict[str, dict] = {}
+app.conf.beat_schedule = BEAT_SCHEDULE

@@ -1,0 +1,12 @@
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+from keytrade.health import health_report
+
+
+@never_cache
+def healthz(request):
+    """Report database, broker and encryption-canary health; 503 when any is down."""
+    report = health_report()
+    status = 200 if all(check["ok"] for check in report.values()) else 503
+    return JsonResponse({"ok": status == 200, "checks": report}, status=status)

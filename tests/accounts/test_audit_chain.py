@@ -1,0 +1,61 @@
+"""The audit trail is append-only and tamper-evident."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from accounts.models import AuditEvent
+from accounts.services.audit import audit_record, audit_verify
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three_events(alice):
+    return [
+        audit_record(event_type="login.success", actor=alice, detail={"n": i}) for i in range(3)
+    ]
+
+
+def test_events_chain_by_hash(three_events):
+    first, second, third = three_events
+    assert first.prev_hash == "0" * 64
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
+    assert audit_verify() is None
+    call_command("verify_audit")
+
+
+def test_editing_a_row_in_sql_is_caught(three_events):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {AuditEvent._meta.db_table} SET event_type = 'login.failure' WHERE seq = %s",
+            [three_events[1].seq],
+        )
+    broken = audit_verify()
+    assert broken is not None and broken.seq == three_events[1].seq
+    with pytest.raises(CommandError, match=f"seq {three_events[1].seq}"):
+        call_command("verify_audit")
+
+
+def test_deleting_a_row_is_caught(three_events):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = %s", [three_events[1].seq]
+        )
+    assert audit_verify().seq == three_events[1].seq
+
+
+def test_deleting_the_last_row_is_caught(three_events):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = %s", [three_events[2].seq]
+        )
+    assert audit_verify().seq == three_events[2].seq
+
+
+def test_detail_refuses_secret_fields(alice):
+    with pytest.raises(ValueError, match="secret"):
+        audit_record(event_type="key.connected", actor=alice, detail={"secret": "x"})
+    assert not AuditEvent.objects.exists()

@@ -1,0 +1,64 @@
+"""Shared fixtures: personas (alice the owner, bob another user, charlie the outsider)."""
+
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(env_name: str, what: str) -> str:
+    """Return the service URL from the environment; skip locally, fail in CI, when unset."""
+    url = os.environ.get(env_name, "")
+    if not url:
+        message = f"{what} tests need {env_name}"
+        if IN_CI:
+            pytest.fail(f"{message}, and CI=true forbids skipping them")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def redis_url():
+    return require_service("REDIS_URL", "Redis")
+
+
+@pytest.fixture
+def postgres_url():
+    url = require_service("DATABASE_URL", "PostgreSQL")
+    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        pytest.fail(f"DATABASE_URL is set but is not PostgreSQL: {url.split(':')[0]}")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Throttling and 2FA reuse live in the cache; with Redis it outlives a test.
+    cache.clear()
+    yield
+
+
+PASSWORD = "correct horse battery staple 42"
+
+
+def make_user(username: str, **extra):
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password=PASSWORD, **extra
+    )
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob")
+
+
+@pytest.fixture
+def charlie(db):
+    return make_user("charlie")
