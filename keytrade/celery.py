@@ -11,5 +11,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # One place for every periodic schedule (synced into django-celery-beat's tables by beat).
-BEAT_SCHEDULE: dict[str, dict] = {}
+BEAT_SCHEDULE: dict[str, dict] = {
+    # Outbox: re-send order intents whose queue message was lost; reconcile orphaned sends.
+    "trading-orders-sweep": {"task": "trading.tasks.orders_sweep_task", "schedule": 30.0},
+    "trading-accounts-sync": {
+        "task": "trading.tasks.accounts_sync_all_task",
+        "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
+    },
+    "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},
+}
 app.conf.beat_schedule = BEAT_SCHEDULE

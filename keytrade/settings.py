@@ -4,6 +4,7 @@ Precedence: real environment > `.env` in the project root > `var/local.env`, whi
 `make run` writes once with freshly generated local secrets.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -192,6 +193,19 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Paper exchange -------------------------------------------------------------------------
 PAPER_EXCHANGE_URL = env.str("PAPER_EXCHANGE_URL", default="http://127.0.0.1:8000/paper")
+
+# --- Exchange connector and order path -------------------------------------------------------
+EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
+# ccxt's limiter spacing for the paper exchange (real exchanges keep ccxt's own rateLimit).
+PAPER_EXCHANGE_RATE_LIMIT_MS = env.int("PAPER_EXCHANGE_RATE_LIMIT_MS", default=10)
+# A SUBMITTING intent claimed longer ago than this is presumed orphaned and reconciled.
+ORDER_CLAIM_LEASE_SECONDS = env.int("ORDER_CLAIM_LEASE_SECONDS", default=60)
+# Defaults for every user's limits until an admin sets their ceilings (notional in quote currency).
+TRADING_DEFAULT_MAX_ORDER_NOTIONAL = Decimal(
+    env.str("TRADING_DEFAULT_MAX_ORDER_NOTIONAL", default="10000")
+)
+TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE = env.int("TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE", default=10)
+# ACCOUNT_SYNC_INTERVAL_SECONDS (default 60) is read by keytrade/celery.py's beat schedule.
 
 # --- allauth: login, 2FA -----------------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"username"}
