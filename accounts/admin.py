@@ -1,6 +1,220 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from allauth.mfa.base.internal.flows import delete_dangling_recovery_codes
+from allauth.mfa.models import Authenticator
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, Max, OuterRef
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.audit_csv import audit_events_csv_lines
+from accounts.models import AuditEvent, User
+from accounts.selectors import user_role_names
+from accounts.services.audit import audit_record
 
-admin.site.register(User, UserAdmin)
+_ROLE_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Users with their roles: admin (staff) and the trader / viewer groups."""
+
+    list_display = ("username", "email", "roles", "two_factor", "is_active", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        (
+            "Roles",
+            {
+                "description": "Staff are admins. Traders may connect keys, place orders and "
+                "run bots; viewers only see balances, orders and fills.",
+                "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
+            },
+        ),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "usable_password", "password1", "password2"),
+            },
+        ),
+        ("Roles", {"fields": ("groups",)}),
+    )
+
+    def get_queryset(self, request):
+        second_factor = Authenticator.objects.filter(
+            user_id=OuterRef("pk"),
+            type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
+        )
+        qs = super().get_queryset(request).prefetch_related("groups")
+        return qs.annotate(has_two_factor=Exists(second_factor))
+
+    @admin.display(description="roles")
+    def roles(self, obj):
+        return ", ".join(user_role_names(user=obj)) or "-"
+
+    @admin.display(description="2FA", boolean=True, ordering="has_two_factor")
+    def two_factor(self, obj):
+        return obj.has_two_factor
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # Least privilege: a new user is a viewer until someone makes them a trader.
+        viewer = Group.objects.filter(name="viewer").first()
+        if viewer and "groups" not in initial:
+            initial["groups"] = [viewer.pk]
+        return initial
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change or _ROLE_FIELDS & set(form.changed_data):
+            user = form.instance
+            audit_record(
+                event_type="user.roles_changed" if change else "user.created",
+                request=request,
+                target=user,
+                detail={
+                    "username": user.get_username(),
+                    "roles": user_role_names(user=user),
+                    "is_active": user.is_active,
+                    "is_superuser": user.is_superuser,
+                    "changed": sorted(_ROLE_FIELDS & set(form.changed_data)),
+                },
+            )
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, unquote(id))
+            audit_record(
+                event_type="password.changed",
+                request=request,
+                target=user,
+                detail={"flow": "admin", "username": user.get_username()},
+            )
+        return response
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only for everyone, superusers included."""
+
+    list_display = (
+        "seq",
+        "created_at",
+        "event_type",
+        "outcome",
+        "actor_username",
+        "target",
+        "ip_address",
+    )
+    list_filter = ("event_type", "outcome", "actor_username")
+    date_hierarchy = "created_at"
+    search_fields = ("actor_username", "event_type", "target_type", "target_id", "ip_address")
+    list_per_page = 100
+    show_full_result_count = False
+    actions = ["export_selected_csv"]
+    change_list_template = "admin/accounts/auditevent/change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="target")
+    def target(self, obj):
+        return f"{obj.target_type} {obj.target_id}".strip() or "-"
+
+    def get_urls(self):
+        export = self.admin_site.admin_view(self.export_csv_view)
+        return [
+            path("export-csv/", export, name="accounts_auditevent_export_csv"),
+            *super().get_urls(),
+        ]
+
+    def export_csv_view(self, request):
+        """Export every event matching the changelist's current filters and search."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            messages.error(request, "Those filters are not valid; nothing was exported.")
+            return redirect("admin:accounts_auditevent_changelist")
+        return self._csv_response(request, changelist.get_queryset(request), "filtered")
+
+    @admin.action(description="Export selected events as CSV")
+    def export_selected_csv(self, request, queryset):
+        return self._csv_response(request, queryset, "selected")
+
+    def _csv_response(self, request, queryset, scope: str):
+        # The rows stream after this returns: pin the export to the events that exist now,
+        # so that it does not include its own "audit.exported" row.
+        last_seq = AuditEvent.objects.aggregate(last=Max("seq"))["last"] or 0
+        events = queryset.filter(seq__lte=last_seq).order_by("seq")
+        audit_record(
+            event_type="audit.exported",
+            request=request,
+            detail={"scope": scope, "count": events.count(), "query": request.GET.urlencode()},
+        )
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response = StreamingHttpResponse(
+            audit_events_csv_lines(events=events.iterator(chunk_size=2000)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="audit-events-{stamp}.csv"'
+        return response
+
+
+if admin.site.is_registered(Authenticator):
+    # allauth's own admin shows the authenticator's data: the TOTP secret and recovery seed.
+    admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """Second factors without their secrets; deleting one resets a user's lost device."""
+
+    list_display = ("user", "type", "created_at", "last_used_at")
+    list_filter = ("type",)
+    search_fields = ("user__username",)
+    fields = ("user", "type", "created_at", "last_used_at")
+    readonly_fields = fields
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        user = obj.user
+        obj.delete()
+        delete_dangling_recovery_codes(user)
+        audit_record(
+            event_type="mfa.removed",
+            request=request,
+            target=user,
+            detail={"type": obj.type, "by_admin": True, "username": user.get_username()},
+        )
+
+    def delete_queryset(self, request, queryset):
+        for authenticator in queryset.select_related("user"):
+            self.delete_model(request, authenticator)

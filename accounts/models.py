@@ -11,6 +11,12 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+        # Granted through the "trader" group; "viewer" has none of them (see migrations 0004).
+        permissions = [
+            ("connect_keys", "Can connect exchange keys"),
+            ("place_orders", "Can place and cancel orders"),
+            ("run_bots", "Can start and stop bots"),
+        ]
 
 
 class AuditEvent(models.Model):

@@ -50,7 +50,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with an admin site that requires two-factor for staff.
+    "accounts.apps.KeytradeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -218,7 +219,9 @@ ACCOUNT_RATE_LIMITS = {
     # 5 failures per username per 15 minutes, 20 per IP per minute.
     "login_failed": "20/m/ip,5/15m/key",
 }
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_FORMS = {"activate_totp": "accounts.forms.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = "keytrade"
 
 # --- Email ---------------------------------------------------------------------------------
