@@ -9,6 +9,7 @@ from celery.signals import worker_ready
 
 from accounts.models import ExchangeKey
 from trading.exchange import errors
+from trading.services.halt import key_cancel_all
 from trading.services.keys import key_verify
 from trading.services.submission import (
     Followup,
@@ -108,3 +109,12 @@ def reconcile_before_new_work(sender=None, **kwargs) -> None:
     for intent_id, followup in followups:
         _schedule(intent_id, followup)
     logger.info("startup reconciliation done", extra={"worker": worker, "pending": len(followups)})
+
+
+@shared_task(
+    soft_time_limit=60, time_limit=90, autoretry_for=_TEMPORARY, max_retries=5, retry_backoff=2
+)
+def key_cancel_all_task(key_id: str) -> None:
+    """Cancel every open order of one key, then resync it."""
+    key_cancel_all(key_id=key_id)
+    account_sync(key_id=key_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -17,8 +15,9 @@ def order_record(*, key, order: ExchangeOrder, intent: OrderIntent | None = None
     """Insert or update the mirror row of one exchange order; link it to its intent."""
     if intent is None and order.client_order_id:
         intent = OrderIntent.objects.filter(key=key, client_order_id=order.client_order_id).first()
+    # Binance answers a cancel with the cancel request's own clientOrderId, so the order's
+    # client id is taken from its first sighting only.
     values = {
-        "client_order_id": order.client_order_id,
         "symbol": order.symbol,
         "side": order.side,
         "type": order.type,
@@ -37,7 +36,11 @@ def order_record(*, key, order: ExchangeOrder, intent: OrderIntent | None = None
                     key=key,
                     exchange_order_id=order.id,
                     defaults=values,
-                    create_defaults={**values, "placed_at": order.timestamp or timezone.now()},
+                    create_defaults={
+                        **values,
+                        "client_order_id": order.client_order_id,
+                        "placed_at": order.timestamp or timezone.now(),
+                    },
                 )
             return row
         except IntegrityError:
@@ -91,10 +94,3 @@ def _intents_by_order(key, order_ids: set[str], intent) -> dict:
     if intent is not None and intent.exchange_order_id:
         by_order[intent.exchange_order_id] = intent
     return by_order
-
-
-def fills_total(fills) -> tuple[Decimal, Decimal]:
-    """Return (amount, cost) summed over fills."""
-    amount = sum((f.amount for f in fills), Decimal(0))
-    cost = sum((f.price * f.amount for f in fills), Decimal(0))
-    return amount, cost

@@ -17,6 +17,7 @@ from trading.models import Order, OrderIntent
 from trading.services.limits import LimitExceeded, limits_check
 
 S = OrderIntent.Status
+PLACE_PERMISSION = "accounts.place_orders"
 
 
 class OrderRefused(Exception):
@@ -47,6 +48,8 @@ def _decimal(value, name: str) -> Decimal | None:
 
 
 def _check_key(key, user) -> None:
+    if not user.has_perm(PLACE_PERMISSION):
+        raise OrderRefused("Your role can view but not trade.")
     # Callers load the key with key_get_for_user; this is a second line of defence.
     if key.user_id != user.pk:
         raise OrderRefused("This key does not belong to you.")
