@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from trading.key_queries import with_key
 from trading.models import AccountLimits, Balance, Fill, Order, OrderIntent, TradingHalt
 from trading.services.halt import trading_halt_set
 
@@ -42,7 +43,9 @@ class OrderAdmin(ReadOnlyAdmin):
     list_display = ("placed_at", "key", "side", "amount", "symbol", "price", "filled", "status")
     list_filter = ("status",)
     search_fields = ("exchange_order_id", "client_order_id", "symbol")
-    list_select_related = ("key",)
+
+    def get_queryset(self, request):
+        return with_key(super().get_queryset(request))
 
 
 @admin.register(Fill)
@@ -58,13 +61,17 @@ class FillAdmin(ReadOnlyAdmin):
         "fee_currency",
     )
     search_fields = ("trade_id", "exchange_order_id", "symbol")
-    list_select_related = ("key",)
+
+    def get_queryset(self, request):
+        return with_key(super().get_queryset(request))
 
 
 @admin.register(Balance)
 class BalanceAdmin(ReadOnlyAdmin):
     list_display = ("key", "asset", "free", "used", "total", "updated_at")
-    list_select_related = ("key",)
+
+    def get_queryset(self, request):
+        return with_key(super().get_queryset(request))
 
 
 @admin.register(AccountLimits)

@@ -8,6 +8,7 @@ from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from trading.key_queries import with_key
 from trading.models import Balance, Fill, Order, OrderIntent
 
 
@@ -21,7 +22,7 @@ def _day_start(value) -> datetime | None:
 
 def balances_for_user(*, user, key_id=None) -> QuerySet[Balance]:
     """Return the user's balances, per key and asset, optionally for one key."""
-    rows = Balance.objects.filter(key__user=user).select_related("key")
+    rows = with_key(Balance.objects.filter(key__user=user))
     if key_id:
         rows = rows.filter(key_id=key_id)
     return rows.order_by("key__label", "key_id", "asset")
@@ -29,9 +30,7 @@ def balances_for_user(*, user, key_id=None) -> QuerySet[Balance]:
 
 def open_orders_for_user(*, user, key_id=None, symbol: str | None = None) -> QuerySet[Order]:
     """Return the user's open exchange orders, newest first, filtered by key and symbol."""
-    rows = Order.objects.filter(key__user=user, status=Order.Status.OPEN).select_related(
-        "key", "intent"
-    )
+    rows = with_key(Order.objects.filter(key__user=user, status=Order.Status.OPEN), "intent")
     if key_id:
         rows = rows.filter(key_id=key_id)
     if symbol:
@@ -50,7 +49,7 @@ def fills_for_user(
     date_to: date | datetime | None = None,
 ) -> QuerySet[Fill]:
     """Return the user's fills, newest first; date_to is inclusive of its whole day."""
-    rows = Fill.objects.filter(key__user=user).select_related("key")
+    rows = with_key(Fill.objects.filter(key__user=user))
     if key_id:
         rows = rows.filter(key_id=key_id)
     if symbol:
@@ -74,17 +73,17 @@ def fills_totals(fills: QuerySet[Fill]) -> dict:
 
 def order_get_for_user(*, user, id) -> Order:
     """Return one of the user's exchange orders, or 404."""
-    return get_object_or_404(Order.objects.select_related("key", "intent"), pk=id, key__user=user)
+    return get_object_or_404(with_key(Order.objects.all(), "intent"), pk=id, key__user=user)
 
 
 def intent_get_for_user(*, user, id) -> OrderIntent:
     """Return one of the user's order intents, or 404."""
-    return get_object_or_404(OrderIntent.objects.select_related("key"), pk=id, user=user)
+    return get_object_or_404(with_key(OrderIntent.objects.all()), pk=id, user=user)
 
 
 def intents_for_user(*, user, key_id=None, unfinished: bool = False) -> QuerySet[OrderIntent]:
     """Return the user's order intents, newest first."""
-    rows = OrderIntent.objects.filter(user=user).select_related("key")
+    rows = with_key(OrderIntent.objects.filter(user=user))
     if key_id:
         rows = rows.filter(key_id=key_id)
     if unfinished:

@@ -1,7 +1,5 @@
 """keytrade's least-privilege guards act before any request leaves the process."""
 
-import socket
-import threading
 from decimal import Decimal
 
 import pytest
@@ -12,32 +10,8 @@ from trading.exchange.client import ExchangeClient, Scopes
 
 
 @pytest.fixture
-def listener(settings):
-    """A local port that counts connection attempts: any request would show up here."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    sock.settimeout(0.2)
-    seen = []
-    stop = threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            seen.append(conn)
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    settings.PAPER_EXCHANGE_URL = f"http://127.0.0.1:{sock.getsockname()[1]}/paper"
-    settings.EXCHANGE_TIMEOUT_MS = 500
-    yield seen
-    stop.set()
-    thread.join()
-    sock.close()
+def listener(exchange_port):
+    return exchange_port
 
 
 def client(scopes):

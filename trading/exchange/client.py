@@ -200,6 +200,11 @@ class ExchangeClient:
 
     # --- order writes (trade scope) -----------------------------------------------------------
 
+    def _markets_loaded(self) -> None:
+        # Load markets as a read first, so a failure there is "not sent", never "unknown".
+        self._require("trade")
+        self._call(READ, None, "load_markets")
+
     def create_order(
         self,
         *,
@@ -213,6 +218,7 @@ class ExchangeClient:
         """Send one order, exactly once, tagged with keytrade's client order id."""
         params = {"clientOrderId": client_order_id}
         px = float(price) if price is not None and type == "limit" else None
+        self._markets_loaded()
         raw = self._call(
             CREATE, "trade", "create_order", symbol, type, side, float(amount), px, params
         )
@@ -223,6 +229,7 @@ class ExchangeClient:
     ) -> ExchangeOrder:
         """Cancel one order by exchange id or client order id."""
         params = {} if order_id else {"clientOrderId": client_order_id}
+        self._markets_loaded()
         raw = self._call(CANCEL, "trade", "cancel_order", order_id, symbol, params)
         return _parsed_write(raw, op=CANCEL)
 
@@ -240,6 +247,7 @@ class ExchangeClient:
         """Replace an open order (Binance cancelReplace); the result is a new order id."""
         params = {"clientOrderId": client_order_id}
         px = float(price) if price is not None else None
+        self._markets_loaded()
         raw = self._call(
             EDIT, "trade", "edit_order", order_id, symbol, type, side, float(amount), px, params
         )

@@ -7,10 +7,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import AuditEvent, ExchangeKey
+from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
 from trading.exchange import errors
 from trading.exchange.connect import client_for_key
+from trading.key_queries import keys_without_secrets
 from trading.models import Order, TradingHalt
 
 logger = logging.getLogger("trading.halt")
@@ -50,7 +51,7 @@ def trading_is_halted() -> bool:
 
 def key_cancel_all(*, key_id) -> int:
     """Cancel every open order of a key on the exchange (the halt's emergency path)."""
-    key = ExchangeKey.objects.get(pk=key_id)
+    key = keys_without_secrets().get(pk=key_id)
     client = client_for_key(key)
     symbols = sorted(
         set(

@@ -7,35 +7,27 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import AuditEvent, ExchangeKey
+from accounts.models import ExchangeKey
 from accounts.services.audit import audit_record
+from accounts.services.keys import key_disable
 from trading.exchange import errors
 from trading.exchange.connect import client_for_key
 from trading.exchange.types import KeyPermissions
+from trading.key_queries import keys_without_secrets
 
 logger = logging.getLogger("trading.keys")
 
 
 def key_reject(*, key: ExchangeKey, reason: str, detail: str = "") -> bool:
-    """Disable a key the exchange rejected (bad key, IP or permission); audit it once."""
+    """Disable a key the exchange rejected (bad key, IP or permission), recording why."""
+    was_active = key.status == ExchangeKey.Status.ACTIVE
     with transaction.atomic():
-        updated = ExchangeKey.objects.filter(pk=key.pk, status=ExchangeKey.Status.ACTIVE).update(
-            status=ExchangeKey.Status.DISABLED,
-            status_reason=reason[:300],
-            last_error=reason[:300],
-            updated_at=timezone.now(),
-        )
-        if updated:
-            audit_record(
-                event_type="key.disabled",
-                target=key,
-                outcome=AuditEvent.Outcome.FAILURE,
-                detail={"reason": reason, "error": detail[:300]},
-            )
-    if updated:
-        key.status, key.status_reason = ExchangeKey.Status.DISABLED, reason[:300]
-        logger.warning("key disabled", extra={"key": str(key.pk), "reason": reason})
-    return bool(updated)
+        key_disable(key=key, reason=reason)
+        ExchangeKey.objects.filter(pk=key.pk).update(last_error=reason[:300])
+    changed = was_active and key.status == ExchangeKey.Status.DISABLED
+    if changed:
+        logger.warning("key disabled", extra={"key": str(key.pk), "error": detail[:300]})
+    return changed
 
 
 def key_record_error(*, key: ExchangeKey, message: str) -> None:
@@ -48,7 +40,7 @@ def key_verify(*, key_id) -> KeyPermissions:
 
     A key the exchange reports as able to withdraw or transfer is disabled at once.
     """
-    key = ExchangeKey.objects.get(pk=key_id)
+    key = keys_without_secrets().get(pk=key_id)
     client = client_for_key(key)
     try:
         if key.scope_read:

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
+from trading.key_queries import with_key
 from trading.models import Order, OrderIntent
 from trading.services.limits import LimitExceeded, limits_check
 
@@ -224,7 +225,7 @@ def order_amend(*, user, order: Order, amount=None, price=None, request=None) ->
 
 def order_cancel_all(*, user, key, symbol: str | None = None, request=None) -> list[OrderIntent]:
     """Queue the cancellation of every open order of a key (optionally on one symbol)."""
-    orders = Order.objects.filter(key=key, status=Order.Status.OPEN).select_related("key")
+    orders = with_key(Order.objects.filter(key=key, status=Order.Status.OPEN))
     if symbol:
         orders = orders.filter(symbol=symbol.upper())
     return [order_cancel(user=user, order=o, request=request) for o in orders]

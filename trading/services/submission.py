@@ -24,6 +24,7 @@ from accounts.services.keys import KeyUndecryptable
 from trading.exchange import errors
 from trading.exchange.connect import client_for_key
 from trading.exchange.types import ExchangeOrder
+from trading.key_queries import with_key
 from trading.models import Order, OrderIntent, TradingHalt
 from trading.services.keys import key_reject
 from trading.services.ledger import fills_record, order_record
@@ -57,6 +58,10 @@ class Followup:
     step: int = 0
 
 
+def _intents():
+    return with_key(OrderIntent.objects.all(), "user", "target_order")
+
+
 # --- submit --------------------------------------------------------------------------------
 
 
@@ -75,7 +80,7 @@ def _claim(intent_id, worker: str) -> OrderIntent | None:
         if claimed != 1:
             logger.info("already_claimed", extra={"intent": str(intent_id), "worker": worker})
             return None
-        intent = OrderIntent.objects.select_related("key", "user", "target_order").get(pk=intent_id)
+        intent = _intents().get(pk=intent_id)
         intent_audit(intent, previous=S.NEW, detail={"worker": worker})
     return intent
 
@@ -304,11 +309,7 @@ def intent_follow(row: Order) -> None:
 
 def order_reconcile(*, intent_id, step: int = 0) -> Followup | None:
     """Find out what became of an UNKNOWN intent by its client order id; never re-create blindly."""
-    intent = (
-        OrderIntent.objects.select_related("key", "user", "target_order")
-        .filter(pk=intent_id, status=S.UNKNOWN)
-        .first()
-    )
+    intent = _intents().filter(pk=intent_id, status=S.UNKNOWN).first()
     if intent is None:
         return None
     try:
@@ -404,7 +405,7 @@ def orders_recover(*, worker: str = "") -> list[tuple[str, Followup]]:
     orphaned = Q(claimed_at__lt=lease) | Q(claimed_at__isnull=True)
     if worker:
         orphaned |= Q(claimed_by=worker)
-    pending = OrderIntent.objects.select_related("key").filter(
+    pending = with_key(OrderIntent.objects.all()).filter(
         Q(status=S.UNKNOWN) | (Q(status=S.SUBMITTING) & orphaned)
     )
     followups = []

@@ -18,6 +18,7 @@ from trading.exchange import errors
 from trading.exchange.connect import client_for_key
 from trading.exchange.types import Balance as BalanceData
 from trading.exchange.types import ExchangeOrder, to_ms
+from trading.key_queries import keys_without_secrets
 from trading.models import Balance, Order, OrderIntent, SyncCursor
 from trading.services.keys import key_record_error, key_reject
 from trading.services.ledger import fills_record, order_record
@@ -40,7 +41,7 @@ class SyncReport:
 
 def account_sync(*, key_id) -> SyncReport:
     """Bring one key's balances, open orders and fills up to date from its exchange."""
-    key = ExchangeKey.objects.get(pk=key_id)
+    key = keys_without_secrets().get(pk=key_id)
     if key.status != ExchangeKey.Status.ACTIVE or not key.scope_read:
         return SyncReport(skipped=True)
     client = client_for_key(key)
