@@ -11,5 +11,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # One place for every periodic schedule (synced into django-celery-beat's tables by beat).
-BEAT_SCHEDULE: dict[str, dict] = {}
+BEAT_SCHEDULE: dict[str, dict] = {
+    "paper-evaluate-resting-orders": {
+        "task": "paper.tasks.paper_evaluate_resting_orders",
+        "schedule": 30.0,
+    },
+}
 app.conf.beat_schedule = BEAT_SCHEDULE
