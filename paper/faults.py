@@ -15,13 +15,13 @@ BEFORE = (Kind.LATENCY, Kind.ERROR_500, Kind.ERROR_503, Kind.RATE_LIMIT)
 
 @dataclass
 class Plan:
-    """The faults that fire for one request; counted ones are consumed when loaded."""
+    """The faults matching one request; counted ones are consumed only when they fire."""
 
     before: list[Fault] = field(default_factory=list)
     after: list[Fault] = field(default_factory=list)
 
 
-def _consume(fault: Fault) -> bool:
+def _fire(fault: Fault) -> bool:
     if fault.remaining is None:
         return True
     # Conditional decrement: with several processes, each hit is consumed exactly once.
@@ -31,42 +31,45 @@ def _consume(fault: Fault) -> bool:
 
 
 def faults_for(endpoint: str, method: str) -> Plan:
-    """Load the faults matching an endpoint and method (one query; usually none)."""
+    """Load the faults matching an endpoint and method (one query)."""
     plan = Plan()
     matching = Fault.objects.filter(
         Q(endpoint="") | Q(endpoint=endpoint), Q(method="") | Q(method=method)
     ).exclude(remaining=0)
     for fault in matching:
-        if _consume(fault):
-            (plan.before if fault.kind in BEFORE else plan.after).append(fault)
+        (plan.before if fault.kind in BEFORE else plan.after).append(fault)
     return plan
 
 
 def run_before(plan: Plan) -> None:
-    """Apply latency, then refuse the request if an error fault says so."""
+    """Apply latency, then refuse the request if an error fault fires (the first one only)."""
     for fault in plan.before:
-        if fault.kind == Kind.LATENCY:
+        if fault.kind == Kind.LATENCY and _fire(fault):
             time.sleep(fault.value / 1000)
     for fault in plan.before:
-        if fault.kind == Kind.ERROR_500:
-            raise PaperError.internal()
-        if fault.kind == Kind.ERROR_503:
-            raise PaperError.unavailable()
-        if fault.kind == Kind.RATE_LIMIT:
-            error = PaperError(-1003, "Too many requests; IP banned until further notice.", 429)
-            error.retry_after = max(1, fault.value)
-            raise error
+        if fault.kind != Kind.LATENCY and _fire(fault):
+            raise _error(fault)
+
+
+def _error(fault: Fault) -> PaperError:
+    if fault.kind == Kind.ERROR_500:
+        return PaperError.internal()
+    if fault.kind == Kind.ERROR_503:
+        return PaperError.unavailable()
+    error = PaperError(-1003, "Too many requests; IP banned until further notice.", 429)
+    error.retry_after = max(1, fault.value)
+    return error
 
 
 def run_after(plan: Plan, body: bytes) -> tuple[int, bytes] | None:
     """After the request was processed: delay, or replace the answer (503 / broken JSON)."""
-    result = None
     for fault in plan.after:
-        if fault.kind == Kind.DELAY_AFTER:
+        if fault.kind == Kind.DELAY_AFTER and _fire(fault):
             time.sleep(fault.value / 1000)
-        elif fault.kind == Kind.UNKNOWN_AFTER:
+    for fault in plan.after:
+        if fault.kind == Kind.UNKNOWN_AFTER and _fire(fault):
             error = PaperError.unknown_outcome()
-            result = (error.status, json.dumps(error.body()).encode())
-        elif fault.kind == Kind.MALFORMED:
-            result = (200, body[: max(1, len(body) // 2)])
-    return result
+            return error.status, json.dumps(error.body()).encode()
+        if fault.kind == Kind.MALFORMED and _fire(fault):
+            return 200, body[: max(1, len(body) // 2)]
+    return None
