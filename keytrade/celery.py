@@ -19,5 +19,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
     },
     "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},
+    "paper-evaluate-resting-orders": {
+        "task": "paper.tasks.paper_evaluate_resting_orders",
+        "schedule": 30.0,
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
