@@ -38,11 +38,11 @@ def trader(alice):
     return make_trader(alice)
 
 
-def paper_key_for(  # noqa: S107 - test credentials
+def paper_key_for(
     user,
     *,
     api_key="PAPERkey0123456789abcdef",
-    secret="PAPERsecret0123456789abc",
+    secret="PAPERsecret0123456789abc",  # noqa: S107 - a test credential
     scope_trade=True,
     **extra,
 ):
