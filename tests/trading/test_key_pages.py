@@ -2,7 +2,9 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages.storage.fallback import FallbackStorage
 from django.urls import reverse
+from django.views.debug import SafeExceptionReporterFilter
 
 from accounts.models import AuditEvent, ExchangeKey
 from accounts.validators import WITHDRAW_CONFIRMATION_PHRASE
@@ -17,6 +19,7 @@ from tests.vault_helpers import (
     leaks,
     raw_row,
 )
+from trading.views.keys import key_connect_view
 
 pytestmark = pytest.mark.django_db
 
@@ -343,3 +346,14 @@ def test_the_key_list_shows_only_the_users_own_keys(client, bob, alice_key):
     html = client.get(reverse("trading:key_list")).content.decode()
     assert "Bob&#x27;s key" in html and str(bobs.id) in html
     assert str(alice_key.id) not in html and alice_key.fingerprint not in html
+
+
+def test_error_reports_hide_the_posted_credentials(rf, trader):
+    request = rf.post(reverse("trading:key_connect"), _form(passphrase=PASSPHRASE))
+    request.user, request.session = trader, {}
+    request._messages = FallbackStorage(request)
+    assert key_connect_view(request).status_code == 302
+    filtered = SafeExceptionReporterFilter().get_post_parameters(request)
+    for name in ("api_key", "secret", "passphrase"):
+        assert filtered[name] == SafeExceptionReporterFilter.cleansed_substitute
+    assert filtered["label"] == "Paper main"
