@@ -239,6 +239,18 @@ def test_admin_shows_keys_without_any_secret_field(client, alice_key):
     assert not {"api_key", "secret", "passphrase"} & set(change.context["adminform"].form.fields)
 
 
+def test_admin_can_disable_keys_through_the_audited_service(client, alice_key):
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    client.force_login(admin)
+    client.post(
+        reverse("admin:accounts_exchangekey_changelist"),
+        {"action": "disable_keys", "_selected_action": [str(alice_key.pk)]},
+    )
+    alice_key.refresh_from_db(fields=["status", "status_reason"])
+    assert alice_key.status == ExchangeKey.Status.DISABLED
+    assert AuditEvent.objects.get(event_type="key.disabled").actor_id == admin.pk
+
+
 def test_pages_render_without_decrypting(alice_client, alice_key, settings):
     # With keys that cannot decrypt anything, every page still works: none loads a credential.
     settings.CRYPTOGRAPHY_KEY = WRONG_CRYPTOGRAPHY_KEY
