@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -9,9 +10,13 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts, keys and audit"
 
     def ready(self):
-        from accounts import receivers
+        from accounts import canary, receivers
 
         receivers.connect()
+        # Registers the "encryption" health check used by /healthz and the worker guard.
+        post_migrate.connect(
+            canary.create_canary_after_migrate, sender=self, dispatch_uid="accounts.canary"
+        )
 
 
 class KeytradeAdminConfig(admin_apps.AdminConfig):
