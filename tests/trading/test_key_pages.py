@@ -228,6 +228,7 @@ def test_no_key_page_shows_the_secret_passphrase_or_full_api_key(alice_client, a
 
 def test_admin_shows_keys_without_any_secret_field(client, alice_key):
     admin = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    enable_mfa(admin)  # the admin opens only for staff with two-factor
     client.force_login(admin)
     changelist = client.get(reverse("admin:accounts_exchangekey_changelist"))
     change = client.get(reverse("admin:accounts_exchangekey_change", args=[alice_key.pk]))
@@ -241,6 +242,7 @@ def test_admin_shows_keys_without_any_secret_field(client, alice_key):
 
 def test_admin_can_disable_keys_through_the_audited_service(client, alice_key):
     admin = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    enable_mfa(admin)  # the admin opens only for staff with two-factor
     client.force_login(admin)
     client.post(
         reverse("admin:accounts_exchangekey_changelist"),
