@@ -168,7 +168,7 @@ LOGIN_REDIRECT_URL = "/"
 # --- Celery -------------------------------------------------------------------------------
 # With no REDIS_URL, kombu's filesystem transport: no server, works across processes on one host.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost//"  # a host name keeps kombu quiet
 if not REDIS_URL:
     for _sub in ("queue", "processed"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)

@@ -75,7 +75,7 @@ def test_keytrade_boots_with_no_environment_and_runs_a_task_on_the_embedded_brok
     assert report["base_dir"] == str(source)
     assert report["debug"] is True  # from the generated var/local.env
     assert report["database"] == str(source / "var" / "keytrade.sqlite3")
-    assert report["broker"] == "filesystem://"
+    assert report["broker"].startswith("filesystem://")
     assert report["heartbeat"] is not None, f"the worker never ran the task:\n{tail(log)}"
     assert report["heartbeat"]["hostname"] == name
     assert "keytrade.tasks.worker_heartbeat" in log.read_text()

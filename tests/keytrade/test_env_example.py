@@ -62,3 +62,10 @@ def test_env_example_holds_no_secret_values():
     assert values["SECRET_KEY"] == ""
     assert values["CRYPTOGRAPHY_KEY"] == ""
     assert values["POSTGRES_PASSWORD"] == ""
+
+
+def test_the_readme_configuration_table_documents_every_variable():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    undocumented = {name for name in variables_listed_in_env_example() if f"`{name}`" not in table}
+    assert not undocumented, f"add to the README configuration table: {sorted(undocumented)}"
