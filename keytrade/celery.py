@@ -9,7 +9,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keytrade.settings")
 app = Celery("keytrade")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# keytrade is not an installed app, so its own tasks module is named explicitly.
+app.autodiscover_tasks(["keytrade"])
 
 # One place for every periodic schedule (synced into django-celery-beat's tables by beat).
-BEAT_SCHEDULE: dict[str, dict] = {}
+BEAT_SCHEDULE: dict[str, dict] = {
+    # Proves beat and a worker are alive; /healthz and the compose beat healthcheck read it.
+    "worker-heartbeat": {
+        "task": "keytrade.tasks.worker_heartbeat",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
 app.conf.beat_schedule = BEAT_SCHEDULE
