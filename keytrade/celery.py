@@ -9,6 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keytrade.settings")
 app = Celery("keytrade")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# keytrade is not an installed app, so its own tasks module is named explicitly.
+app.autodiscover_tasks(["keytrade"])
 
 # One place for every periodic schedule (synced into django-celery-beat's tables by beat).
 BEAT_SCHEDULE: dict[str, dict] = {
@@ -22,6 +24,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "paper-evaluate-resting-orders": {
         "task": "paper.tasks.paper_evaluate_resting_orders",
         "schedule": 30.0,
+    },
+    # Proves beat and a worker are alive; /healthz and the compose beat healthcheck read it.
+    "worker-heartbeat": {
+        "task": "keytrade.tasks.worker_heartbeat",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
