@@ -31,8 +31,12 @@ def test_a_trading_key_is_verified_with_its_scopes(connect_paper):
     perms = key_verify(key_id=key.pk)
     key = fresh(key)
     assert perms.trade and perms.read and not perms.moves_funds
-    assert key.verified_scopes == {"read": True, "trade": True, "withdraw": False,
-                                   "transfer": False}
+    assert key.verified_scopes == {
+        "read": True,
+        "trade": True,
+        "withdraw": False,
+        "transfer": False,
+    }
     assert key.verified_ip_restricted is True and key.verified_at is not None
     assert key.status == ExchangeKey.Status.ACTIVE
     assert key_scope_mismatches(key) == []
