@@ -92,6 +92,7 @@ def test_a_viewer_cannot_trade(bob, published):
     from tests.trading.conftest import make_trader
 
     key = paper_key_for(make_trader(bob))  # connected while bob was a trader
+    bob.user_permissions.clear()  # then became a viewer
     bob.groups.set([Group.objects.get(name="viewer")])
     viewer = type(bob).objects.get(pk=bob.pk)
     with pytest.raises(OrderRefused, match="cannot trade|not trade"):
