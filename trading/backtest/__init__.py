@@ -1,0 +1,1 @@
+"""Backtesting: stored candles, the bots' own strategies replayed without look-ahead, results."""
