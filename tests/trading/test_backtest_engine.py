@@ -203,3 +203,29 @@ def test_a_backtest_without_money_or_of_several_symbols_is_refused():
         backtest_run(
             strategy=grid, candles=candles_synthetic(10), config=BacktestConfig(initial={})
         )
+
+
+@pytest.mark.parametrize(
+    ("fee_in", "slippage", "lot_step", "cents"),
+    [
+        ("received", "0", None, True),
+        ("quote", "0.0005", "1", True),
+        ("quote", "0", "0.01", False),  # unrounded prices take the float path
+    ],
+)
+def test_the_sma_kernel_matches_bar_by_bar_under_every_broker_setting(
+    fee_in, slippage, lot_step, cents
+):
+    candles = candles_synthetic(4000, seed=21, volatility=0.002)
+    if not cents:
+        candles = replace(candles, close=candles.close * (1 + 1e-7), open=candles.open * 1.0000003)
+    strategy = strategy_build(
+        slug="sma_crossover", symbol=SYMBOL, params={"fast": 3, "slow": 12, "timeframe": "1m"}
+    )
+    broker = {"fee_in": fee_in, "slippage": D(slippage), "lot_step": lot_step and D(lot_step)}
+    every_bar = run(strategy, candles, mode="bars", **broker)
+    fast = run(strategy, candles, mode="auto", **broker)
+    assert len(every_bar.fills) > 50
+    assert fingerprint(fast) == fingerprint(every_bar)
+    assert fast.run.rejections == every_bar.run.rejections
+    assert fast.run.balances == every_bar.run.balances

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -36,33 +35,52 @@ class SimFill:
     fill: Fill
 
 
-@dataclass
+@dataclass(slots=True)
 class _Order:
     ref: str
     request: OrderRequest
     amount: Decimal | None
+    view: OpenOrder
     locked: Decimal = ZERO  # quote for buys, base for sells
 
 
-@dataclass
 class Bar:
-    """One bar's prices as Decimals, converted once from the stored floats."""
+    """One bar's prices as Decimals, each converted from the stored float when first read."""
 
-    index: int
-    time_ms: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
+    __slots__ = ("_candles", "index", "_open", "_high", "_low")
 
-    @classmethod
-    def at(cls, candles, index: int) -> Bar:
-        return cls(
-            index,
-            int(candles.time[index]),
-            to_decimal(candles.open[index]),
-            to_decimal(candles.high[index]),
-            to_decimal(candles.low[index]),
-        )
+    def __init__(self, candles, index: int):
+        self._candles, self.index = candles, index
+        self._open = self._high = self._low = None
+
+    @property
+    def time_ms(self) -> int:
+        return int(self._candles.time[self.index])
+
+    @property
+    def open(self) -> Decimal:
+        if self._open is None:
+            self._open = to_decimal(self._candles.open[self.index])
+        return self._open
+
+    @property
+    def high(self) -> Decimal:
+        if self._high is None:
+            self._high = to_decimal(self._candles.high[self.index])
+        return self._high
+
+    @property
+    def low(self) -> Decimal:
+        if self._low is None:
+            self._low = to_decimal(self._candles.low[self.index])
+        return self._low
+
+
+def round_to_step(amount: Decimal, step: Decimal | None) -> Decimal:
+    """`amount` rounded down to a multiple of the lot `step` (unchanged without one)."""
+    if step is None:
+        return amount
+    return (amount / step).to_integral_value(rounding=ROUND_DOWN) * step
 
 
 def to_decimal(value: float) -> Decimal:
@@ -81,6 +99,7 @@ class SimBroker:
     fills: list[SimFill] = field(default_factory=list)
     rejections: list[tuple[int, str, str]] = field(default_factory=list)
     fees_in_quote: Decimal = ZERO
+    locked: dict[str, Decimal] = field(default_factory=dict)
     _seq: int = 0
 
     # -- what the strategy sees -------------------------------------------------------------
@@ -91,25 +110,13 @@ class SimBroker:
     def totals(self) -> dict[str, Decimal]:
         """Balances with the funds locked in open orders added back."""
         totals = dict(self.balances)
-        for order in self.orders.values():
-            if order.locked:
-                asset = self.quote_asset if order.request.side == "buy" else self.base_asset
-                totals[asset] = totals.get(asset, ZERO) + order.locked
+        for asset, amount in self.locked.items():
+            if amount:
+                totals[asset] = totals.get(asset, ZERO) + amount
         return totals
 
     def open_orders(self) -> list[OpenOrder]:
-        return [
-            OpenOrder(
-                ref=o.ref,
-                tag=o.request.tag,
-                symbol=o.request.symbol,
-                side=o.request.side,
-                type=o.request.type,
-                price=o.request.price,
-                amount=o.amount if o.amount is not None else ZERO,
-            )
-            for o in self.orders.values()
-        ]
+        return [order.view for order in self.orders.values()]
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -118,6 +125,7 @@ class SimBroker:
         if order is not None and order.locked:
             asset = self.quote_asset if order.request.side == "buy" else self.base_asset
             self.balances[asset] = self.balances.get(asset, ZERO) + order.locked
+            self.locked[asset] -= order.locked
 
     def place(self, request: OrderRequest, bar: int) -> str | None:
         """Accept an order (locking a limit order's funds) and return its ref, or reject it."""
@@ -128,7 +136,16 @@ class SimBroker:
         amount = self._round(request.amount) if request.amount is not None else None
         if amount is not None and amount <= 0:
             return self._reject(bar, request, "amount rounds to zero")
-        order = _Order(ref=ref, request=request, amount=amount)
+        view = OpenOrder(
+            ref=ref,
+            tag=request.tag,
+            symbol=request.symbol,
+            side=request.side,
+            type=request.type,
+            price=request.price,
+            amount=amount if amount is not None else ZERO,
+        )
+        order = _Order(ref=ref, request=request, amount=amount, view=view)
         if request.type == "limit":
             if request.side == "buy":
                 need = amount * request.price * (1 + self._quote_fee_rate())
@@ -138,6 +155,7 @@ class SimBroker:
             if self.balances.get(asset, ZERO) < need:
                 return self._reject(bar, request, "insufficient balance")
             self.balances[asset] -= need
+            self.locked[asset] = self.locked.get(asset, ZERO) + need
             order.locked = need
         self.orders[ref] = order
         return ref
@@ -156,25 +174,28 @@ class SimBroker:
     def process_bar(self, bar: Bar) -> list[Fill]:
         """Fill what bar `bar` trades through: market orders at its open, then limit orders."""
         done: list[Fill] = []
-        for order in list(self._by_type("market")):
-            del self.orders[order.ref]
-            fill = self._fill_market(order, bar)
-            if fill is not None:
-                done.append(fill)
-        for order in list(self._by_type("limit")):
+        orders = list(self.orders.values())
+        for order in orders:
+            if order.request.type == "market":
+                del self.orders[order.ref]
+                fill = self._fill_market(order, bar)
+                if fill is not None:
+                    done.append(fill)
+        for order in orders:
             request = order.request
-            if request.side == "buy" and bar.low <= request.price:
-                price = min(bar.open, request.price)
-            elif request.side == "sell" and bar.high >= request.price:
-                price = max(bar.open, request.price)
-            else:
+            if request.type != "limit":
                 continue
+            if request.side == "buy":
+                if bar.low > request.price:
+                    continue
+                price = min(bar.open, request.price)
+            else:
+                if bar.high < request.price:
+                    continue
+                price = max(bar.open, request.price)
             del self.orders[order.ref]
             done.append(self._settle(order, bar, price, order.amount))
         return done
-
-    def _by_type(self, kind: str) -> Iterator[_Order]:
-        return (o for o in self.orders.values() if o.request.type == kind)
 
     def _fill_market(self, order: _Order, bar: Bar) -> Fill | None:
         request = order.request
@@ -208,6 +229,9 @@ class SimBroker:
         else:
             fee, fee_asset = notional * rate, quote
         balances = self.balances
+        if order.locked:
+            locked_asset = quote if request.side == "buy" else base
+            self.locked[locked_asset] -= order.locked
         if request.side == "buy":
             balances[quote] = balances.get(quote, ZERO) + order.locked - notional
             balances[base] = balances.get(base, ZERO) + amount
@@ -234,10 +258,7 @@ class SimBroker:
         return self.config.fee_rate if self.config.fee_in == "quote" else ZERO
 
     def _round(self, amount: Decimal) -> Decimal:
-        step = self.config.lot_step
-        if step is None:
-            return amount
-        return (amount / step).to_integral_value(rounding=ROUND_DOWN) * step
+        return round_to_step(amount, self.config.lot_step)
 
     def _reject(self, bar: int, request: OrderRequest, reason: str) -> None:
         self.rejections.append((bar, request.tag, reason))

@@ -104,7 +104,7 @@ def candles_store(
     exchange: str,
     symbol: str,
     timeframe: str,
-    rows: Iterable[Sequence[float]],
+    rows: Iterable[Sequence[float]] | np.ndarray,
     root: Path | None = None,
 ) -> StoreReport:
     """Merge ccxt OHLCV rows into the stored series: sorted, one row per time, gaps reported.
@@ -114,7 +114,8 @@ def candles_store(
     """
     directory = _series_path(root or candles_root(), exchange, symbol, timeframe)
     directory.mkdir(parents=True, exist_ok=True)
-    new = np.asarray(list(rows), dtype=np.float64).reshape(-1, 6)
+    rows = rows if isinstance(rows, np.ndarray) else list(rows)
+    new = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
     with open(directory / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one writer per series at a time
         old = _read_table(directory)
@@ -149,7 +150,7 @@ def candles_load(
 ) -> CandleArrays:
     """Return the stored candles of a series whose open time is in [since_ms, until_ms)."""
     directory = _series_path(root or candles_root(), exchange, symbol, timeframe)
-    table = _read_table(directory)
+    table = _read_table(directory, mapped=True)
     start = 0 if since_ms is None else int(np.searchsorted(table[0], since_ms, "left"))
     stop = table.shape[1] if until_ms is None else int(np.searchsorted(table[0], until_ms, "left"))
     return CandleArrays._from_table(timeframe, table[:, start:stop])
@@ -164,11 +165,13 @@ def candles_series_list(*, root: Path | None = None) -> list[dict]:
     return found
 
 
-def _read_table(directory: Path) -> np.ndarray:
+def _read_table(directory: Path, *, mapped: bool = False) -> np.ndarray:
     path = directory / "ohlcv.npy"
     if not path.exists():
         return np.empty((6, 0), dtype=np.float64)
-    return np.load(path, allow_pickle=False)
+    # Mapped reads only the pages a backtest touches; a rewrite replaces the file (a new
+    # inode), so a mapping stays valid and consistent while it is in use.
+    return np.load(path, mmap_mode="r" if mapped else None, allow_pickle=False)
 
 
 def _write_table(directory: Path, table: np.ndarray, gaps: list[tuple[int, int]]) -> None:

@@ -152,7 +152,7 @@ def run_decisions(
     t = wake = min(max(strategy.lookback() - 1, 0), n)
     decisions = 0
     while t < n:
-        fills = broker.process_bar(Bar.at(candles, t)) if broker.orders else []
+        fills = broker.process_bar(Bar(candles, t)) if broker.orders else []
         if fills:
             totals = broker.totals()
             base, quote = strategy.base_asset, strategy.quote_asset

@@ -98,7 +98,9 @@ def _equity_curve(run: EngineRun, base_asset: str, quote_asset: str):
         [float(run.initial.get(quote_asset, ZERO))] + [float(c[2]) for c in run.changes]
     )
     # Holdings in force at each bar: those after the last change at or before it.
-    which = np.searchsorted(bars, np.arange(n), side="right")
+    which = np.zeros(n, dtype=np.int64)
+    which[bars] = np.arange(1, len(bars) + 1)
+    which = np.maximum.accumulate(which)
     held = base[which]
     return quote[which] + held * run.candles.close, held > 0
 

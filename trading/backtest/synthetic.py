@@ -14,15 +14,15 @@ def candles_synthetic(
     *,
     seed: int = 7,
     price: float = 100.0,
-    volatility: float = 0.0005,
+    volatility: float = 0.0006,
     timeframe: str = "1m",
 ) -> CandleArrays:
-    """A random walk plus slow waves (trends for averages to follow), prices in cents."""
+    """A random walk over slow waves (long trends), prices rounded to cents."""
     rng = np.random.default_rng(seed)
     steps = np.arange(n)
     waves = sum(
         size * np.sin(2 * np.pi * steps / period + rng.uniform(0, 2 * np.pi))
-        for size, period in ((0.15, 40_000), (0.05, 3_000), (0.02, 400))
+        for size, period in ((0.2, 250_000), (0.05, 30_000))
     )
     walk = np.cumsum(rng.normal(0, volatility, n))
     close = np.round(price * np.exp(walk + waves - waves[0]), 2)

@@ -20,6 +20,7 @@ from trading.strategies.types import (
 # Two averages computed in different orders differ in the last bits; within this relative
 # distance they count as equal, so float noise cannot invent or hide a crossing.
 EQUAL_WITHIN = Decimal("1e-9")
+ENTER, EXIT = "enter", "exit"  # order tags
 
 
 def compare(a: Decimal, b: Decimal) -> int:
@@ -103,12 +104,12 @@ class SmaCrossover(Strategy):
         long = base * price > quote
         if signal > 0 and not long and quote > 0:
             order = OrderRequest(
-                symbol=self.symbol, side="buy", type="market", tag="enter", quote_amount=quote
+                symbol=self.symbol, side="buy", type="market", tag=ENTER, quote_amount=quote
             )
             return Decision(state=state, place=(order,), notes=("fast average crossed above",))
         if signal < 0 and long:
             order = OrderRequest(
-                symbol=self.symbol, side="sell", type="market", tag="exit", amount=base
+                symbol=self.symbol, side="sell", type="market", tag=EXIT, amount=base
             )
             return Decision(state=state, place=(order,), notes=("fast average crossed below",))
         return Decision(state=state)
