@@ -1,5 +1,6 @@
 """The backtest engine: the paper exchange's fill rules, no look-ahead, and exact fast paths."""
 
+import json
 from dataclasses import replace
 from decimal import Decimal
 
@@ -145,6 +146,19 @@ def test_fast_paths_give_exactly_the_bar_by_bar_result(slug, params):
         np.testing.assert_array_equal(fast.equity, every_bar.equity)
 
 
+def recording(strategy, log):
+    """Log every decision the strategy takes (time, orders, cancels, state)."""
+    decide = strategy.decide
+
+    def wrapper(state, market, open_orders, position, fills=()):
+        decision = decide(state, market, open_orders, position, fills)
+        log.append((market.time, decision.place, decision.cancel, decision.state))
+        return decision
+
+    strategy.decide = wrapper
+    return strategy
+
+
 @pytest.mark.parametrize(("slug", "params"), STRATEGIES, ids=lambda v: str(v)[:20])
 def test_changing_future_bars_never_changes_past_decisions(slug, params):
     candles = candles_synthetic(2000, seed=5, volatility=0.002)
@@ -156,13 +170,21 @@ def test_changing_future_bars_never_changes_past_decisions(slug, params):
         for name in ("open", "high", "low", "close")
     }
     altered = replace(candles, **future)
-    strategy = strategy_build(slug=slug, symbol=SYMBOL, params=params)
+    cut_time = candles.time[cut] / 1000
     for mode in ("bars", "auto"):
-        before, after = run(strategy, candles, mode), run(strategy, altered, mode)
+        logs = [], []
+        before, after = (
+            run(recording(strategy_build(slug=slug, symbol=SYMBOL, params=params), log), c, mode)
+            for log, c in zip(logs, (candles, altered), strict=True)
+        )
         past = [(f.bar, f.fill) for f in before.fills if f.bar < cut]
         assert past, "the check needs fills before the cut"
         assert [(f.bar, f.fill) for f in after.fills if f.bar < cut] == past
         np.testing.assert_array_equal(before.equity[:cut], after.equity[:cut])
+        decided = [entry for entry in logs[0] if entry[0].timestamp() <= cut_time]
+        assert [entry for entry in logs[1] if entry[0].timestamp() <= cut_time] == decided
+        if mode == "bars":
+            assert len(decided) == cut - params.get("slow", 0)
 
 
 def test_results_report_return_drawdown_fees_and_a_winning_trade():
@@ -229,3 +251,14 @@ def test_the_sma_kernel_matches_bar_by_bar_under_every_broker_setting(
     assert fingerprint(fast) == fingerprint(every_bar)
     assert fast.run.rejections == every_bar.run.rejections
     assert fast.run.balances == every_bar.run.balances
+
+
+def test_results_serialise_for_storage_and_thin_the_equity_curve_for_charts():
+    strategy = strategy_build(slug="sma_crossover", symbol=SYMBOL, params=STRATEGIES[0][1])
+    result = run(strategy, candles_synthetic(5000, seed=2, volatility=0.002), mode="auto")
+    json.dumps(result.summary(), allow_nan=False)
+    json.dumps(result.trades_json())
+    points = result.equity_points(max_points=100)
+    assert len(points) == 100
+    assert points[0] == (int(result.time[0]), float(result.equity[0]))
+    assert points[-1] == (int(result.time[-1]), float(result.equity[-1]))

@@ -148,7 +148,7 @@ def run_decisions(
     state = strategy.initial_state()
     changes: list[tuple[int, Decimal, Decimal]] = []
     search = _Search(candles)
-    reporter = _Reporter(n, progress, cancelled)
+    reporter = ProgressReporter(n, progress, cancelled)
     t = wake = min(max(strategy.lookback() - 1, 0), n)
     decisions = 0
     while t < n:
@@ -245,7 +245,7 @@ class _Search:
         return self.n
 
 
-class _Reporter:
+class ProgressReporter:
     """Calls the progress hook about a hundred times per run and polls the cancel hook."""
 
     def __init__(self, n: int, progress: Progress | None, cancelled: Cancelled | None):

@@ -15,7 +15,7 @@ import numpy as np
 
 from trading.backtest.broker import BrokerConfig, SimFill, round_to_step, to_decimal
 from trading.backtest.candles import CandleArrays
-from trading.backtest.engine import BacktestConfig, Cancelled, EngineRun, Progress, _Reporter
+from trading.backtest.engine import BacktestConfig, Cancelled, EngineRun, Progress, ProgressReporter
 from trading.strategies.sma_crossover import ENTER, EQUAL_WITHIN, EXIT, SmaCrossover, compare
 from trading.strategies.types import ZERO, Fill
 
@@ -155,7 +155,7 @@ def sma_crossover_kernel(
     fast, slow = strategy.p["fast"], strategy.p["slow"]
     n = len(candles)
     book = _Book(strategy, candles, config.broker, dict(config.initial))
-    reporter = _Reporter(n, progress, cancelled)
+    reporter = ProgressReporter(n, progress, cancelled)
     events, signals = _crossings(candles.close, fast, slow) if n > slow else ([], [])
     base_asset, quote_asset = strategy.base_asset, strategy.quote_asset
     step = config.broker.lot_step

@@ -53,6 +53,29 @@ class BacktestResult:
         """Statistics as JSON primitives (Decimals as strings), for storing and tables."""
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.stats.items()}
 
+    def equity_points(self, max_points: int = 2000) -> list[tuple[int, float]]:
+        """(time in ms, equity) thinned to at most `max_points`, first and last kept, for charts."""
+        n = len(self.equity)
+        if n == 0:
+            return []
+        picks = np.unique(np.linspace(0, n - 1, min(n, max_points)).astype(np.int64))
+        return list(zip(self.time[picks].tolist(), self.equity[picks].tolist(), strict=True))
+
+    def trades_json(self) -> list[dict[str, Any]]:
+        """Trades as JSON primitives: bar times in ms, Decimals as strings."""
+        times = self.time
+        return [
+            {
+                "entry_ms": int(times[t.entry_bar]),
+                "exit_ms": int(times[t.exit_bar]),
+                "amount": str(t.amount),
+                "entry_price": str(t.entry_price),
+                "exit_price": str(t.exit_price),
+                "pnl": str(t.pnl),
+            }
+            for t in self.trades
+        ]
+
 
 def result_build(*, strategy, run: EngineRun) -> BacktestResult:
     """Derive trades, the equity curve and the statistics from an engine run."""
