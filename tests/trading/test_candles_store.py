@@ -8,6 +8,7 @@ import pytest
 from trading.backtest.candles import (
     candles_load,
     candles_resample,
+    candles_series_info,
     candles_series_list,
     candles_store,
 )
@@ -86,3 +87,17 @@ def test_minute_candles_resample_into_hours():
     assert hours.open[1] == candles.open[60] and hours.close[1] == candles.close[119]
     assert hours.high[0] == candles.high[:60].max() and hours.low[2] == candles.low[120:].min()
     assert hours.volume[1] == pytest.approx(candles.volume[60:120].sum())
+
+
+def test_series_info_tells_a_resumed_download_where_to_start(tmp_path):
+    assert (
+        candles_series_info(exchange="paper", symbol="BTC/USDT", timeframe="1m", root=tmp_path)
+        is None
+    )
+    store(tmp_path, [row(0), row(1), row(4)])
+    info = candles_series_info(exchange="paper", symbol="BTC/USDT", timeframe="1m", root=tmp_path)
+    assert (info["count"], info["last_ms"], info["gaps"]) == (
+        3,
+        T0 + 4 * MINUTE,
+        [[T0 + 2 * MINUTE, 2]],
+    )

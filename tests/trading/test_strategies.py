@@ -281,3 +281,14 @@ def test_sma_crossover_treats_averages_within_a_billionth_as_equal(dip, buys):
 def test_sma_crossover_fast_average_must_be_shorter():
     with pytest.raises(ValueError, match="shorter"):
         strategy_build(slug="sma_crossover", symbol=SYMBOL, params={"fast": 5, "slow": 5})
+
+
+def test_market_making_centres_on_the_order_book_when_the_engine_has_one():
+    from trading.strategies import OrderBook
+
+    book = OrderBook(bids=((D("99"), D(1)),), asks=((D("103"), D(1)),))
+    snapshot = market(100)
+    snapshot = MarketSnapshot(snapshot.time, SYMBOL, [], snapshot.tickers, book=book)
+    decision = maker().decide(maker().initial_state(), snapshot, [], holding("5", "1000"))
+    # Mid 101 from the book (the ticker says 100); 1% spread around it.
+    assert [o.price for o in decision.place] == [D("100.495"), D("101.505")]

@@ -13,6 +13,7 @@ from trading.backtest.candles import (
     StoreReport,
     candles_load,
     candles_resample,
+    candles_series_info,
     candles_series_list,
     candles_store,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "backtest_sweep",
     "candles_load",
     "candles_resample",
+    "candles_series_info",
     "candles_series_list",
     "candles_store",
     "sweep_combinations",

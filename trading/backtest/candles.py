@@ -156,6 +156,17 @@ def candles_load(
     return CandleArrays._from_table(timeframe, table[:, start:stop])
 
 
+def candles_series_info(
+    *, exchange: str, symbol: str, timeframe: str, root: Path | None = None
+) -> dict | None:
+    """The stored range of one series (count, first_ms, last_ms, gaps), or None if absent.
+
+    A resumed download starts after `last_ms` and fills the `gaps`.
+    """
+    meta = _series_path(root or candles_root(), exchange, symbol, timeframe) / "meta.json"
+    return json.loads(meta.read_text()) if meta.exists() else None
+
+
 def candles_series_list(*, root: Path | None = None) -> list[dict]:
     """Every stored series: exchange, symbol, timeframe, count, first/last time, gaps."""
     base = root or candles_root()

@@ -100,7 +100,7 @@ class MarketMaking(Strategy):
         return Quiet(until=datetime.fromtimestamp(state["next_at"] / 1000, tz=UTC))
 
     def _quotes(self, market: MarketSnapshot, position: Position) -> tuple[OrderRequest, ...]:
-        mid = market.ticker.mid
+        mid = _mid(market)
         amount, limit = self.p["amount"], self.p["max_inventory"]
         base = position.amount(self.base_asset)
         # -1 when empty, 0 at the target (half the limit), +1 at the limit.
@@ -120,3 +120,11 @@ class MarketMaking(Strategy):
                 OrderRequest(self.symbol, "sell", "limit", "ask", amount=amount, price=ask)
             )
         return tuple(orders)
+
+
+def _mid(market: MarketSnapshot) -> Decimal:
+    """Mid of the best bid and ask: from the book when there is one, else from the ticker."""
+    book = market.book
+    if book is not None and book.bids and book.asks:
+        return (book.bids[0][0] + book.asks[0][0]) / 2
+    return market.ticker.mid

@@ -46,18 +46,28 @@ class Ticker:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderBook:
+    """Best levels of the order book: (price, amount) pairs, best first."""
+
+    bids: tuple[tuple[Decimal, Decimal], ...] = ()
+    asks: tuple[tuple[Decimal, Decimal], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class MarketSnapshot:
     """What the market looked like at `time`: nothing after it is visible.
 
     `candles` are closed bars of the strategy's timeframe for `symbol`, oldest first; the
     engine passes at least `Strategy.lookback()` of them when history allows. `tickers`
-    holds the last price of every symbol the strategy asked for, `symbol` included.
+    holds the last price of every symbol the strategy asked for, `symbol` included. `book`
+    is the bot symbol's order book when the engine fetched one (backtests have none).
     """
 
     time: datetime
     symbol: str
     candles: Sequence[Candle]
     tickers: Mapping[str, Ticker]
+    book: OrderBook | None = None
 
     @property
     def ticker(self) -> Ticker:
