@@ -268,7 +268,7 @@ def test_results_serialise_for_storage_and_thin_the_equity_curve_for_charts():
 def test_a_backtest_reports_progress_and_stops_when_cancelled(mode):
     from trading.backtest.engine import BacktestCancelled
 
-    candles = candles_synthetic(20_000, seed=4, volatility=0.002)
+    candles = candles_synthetic(5_000, seed=4, volatility=0.002)
     slug, params = STRATEGIES[0] if mode == "auto" else STRATEGIES[2]
     strategy = strategy_build(slug=slug, symbol=SYMBOL, params=params)
     config = BacktestConfig(initial={"USDT": D(1000)})
@@ -280,7 +280,7 @@ def test_a_backtest_reports_progress_and_stops_when_cancelled(mode):
         mode=mode,
         progress=lambda done, total: seen.append((done, total)),
     )
-    assert len(seen) > 10 and seen == sorted(seen) and seen[-1][1] == 20_000
+    assert len(seen) > 10 and seen == sorted(seen) and seen[-1][1] == 5_000
     with pytest.raises(BacktestCancelled):
         backtest_run(
             strategy=strategy, candles=candles, config=config, mode=mode, cancelled=lambda: True
