@@ -1,8 +1,8 @@
 """Fast paths for strategies whose signal can be computed for every bar at once.
 
-A kernel finds, with numpy, the bars on which the strategy's `decide` could act, and replays
-only those through the same broker code in Decimal. It must give exactly what the engine's
-bar-by-bar replay gives; tests compare the two on generated data.
+A kernel finds, with numpy, the bars on which the strategy's `decide` could act, and settles
+only those, in Decimal, with the simulated broker's arithmetic step for step. It must give
+exactly what the engine's bar-by-bar replay gives; tests compare the two fill for fill.
 """
 
 from __future__ import annotations
