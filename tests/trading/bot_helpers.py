@@ -24,7 +24,7 @@ def make_bot_trader(user):
 
 def new_bot(user, key, *, strategy, params, mode="live", symbol="BTC/USDT", **limits) -> Bot:
     values = {
-        "max_order_notional": Decimal("5000"),
+        "max_order_notional": Decimal("10000"),
         "daily_loss_limit": Decimal("0"),
         "max_open_orders": 50,
     }
