@@ -6,11 +6,14 @@ import os
 import signal
 
 import pytest
+from django.conf import settings
 
 from paper.models import PaperOrder
+from tests.paper.helpers import pin_market
 from tests.processes import ROOT, celery_worker_args, running, tail, wait_for
 from tests.trading.bot_helpers import make_bot_trader, new_bot, started
-from tests.trading.test_worker_crash import live_key, worker_env  # noqa: F401 - fixtures
+from tests.trading.conftest import paper_key_for
+from tests.trading.test_worker_crash import database_url
 from trading.bots.models import Bot
 from trading.models import OrderIntent
 
@@ -21,6 +24,31 @@ WORKER = "bots@e2e-test"
 @pytest.fixture
 def trader(alice):
     return make_bot_trader(alice)
+
+
+@pytest.fixture
+def live_key(trader, paper_url, paper_key):
+    pin_market("BTCUSDT", "50000")
+    api_key, secret = paper_key(user=trader)
+    return paper_key_for(trader, api_key=api_key, secret=secret)
+
+
+@pytest.fixture
+def worker_env(tmp_path, paper_url):
+    """A worker on the test database, a private filesystem broker and this test's cache."""
+    for folder in ("broker", "broker-processed"):
+        (tmp_path / folder).mkdir()
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.trading.worker_settings",
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": database_url(),
+        "PAPER_EXCHANGE_URL": paper_url,
+        "PAPER_EXCHANGE_RATE_LIMIT_MS": "1",
+        "BOTS_MARKET_DATA_SECONDS": "0.5",
+        "KT_TEST_BROKER_DIR": str(tmp_path / "broker"),
+        "KT_TEST_CACHE_DIR": str(settings.CACHES["default"].get("LOCATION", "")),
+    }
 
 
 def worker_with_beat(tmp_path, name: str) -> list:
@@ -41,7 +69,6 @@ def seq(bot) -> int:
 def test_beat_and_a_worker_tick_bots_and_a_restart_resumes_without_a_duplicate(
     trader, live_key, worker_env, tmp_path
 ):
-    worker_env["BOTS_MARKET_DATA_SECONDS"] = "0.5"
     dca = new_bot(
         trader,
         live_key,
