@@ -40,15 +40,19 @@ def bot_list(request):
     return render(request, template, {"bots": bots})
 
 
+def _about(strategy_cls) -> dict:
+    # Templates call callables, so they get a strategy's description, not its class.
+    return {k: getattr(strategy_cls, k) for k in ("slug", "name", "description")}
+
+
 @permission_required_or_403(RUN_PERMISSION)
 @GET_POST
 def bot_create_view(request):
     """Create a bot: pick a strategy, then its parameters, risk limits and mode."""
     strategy_cls = strategy_registry.get(request.GET.get("strategy", ""))
     if strategy_cls is None:
-        return render(
-            request, "trading/bot_strategy_pick.html", {"strategies": strategy_registry.values()}
-        )
+        strategies = [_about(cls) for cls in strategy_registry.values()]
+        return render(request, "trading/bot_strategy_pick.html", {"strategies": strategies})
     data = request.POST if request.method == "POST" else None
     form = BotForm(data, user=request.user)
     params = StrategyParamsForm(data, strategy_cls=strategy_cls, prefix="p")
@@ -68,7 +72,7 @@ def bot_create_view(request):
         else:
             messages.success(request, f"Created “{bot.name}”. It is stopped until you start it.")
             return redirect("trading:bot_detail", id=bot.id)
-    context = {"form": form, "params": params, "strategy": strategy_cls}
+    context = {"form": form, "params": params, "strategy": _about(strategy_cls)}
     return render(request, "trading/bot_create.html", context)
 
 
@@ -99,7 +103,7 @@ def bot_detail(request, id):
 def bot_start_view(request, id):
     """Confirm, then start the bot (going live asks for explicit confirmation)."""
     bot = selectors.bot_get_for_user(user=request.user, id=id, request=request)
-    form = BotStartForm(request.POST or None)
+    form = BotStartForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             bot_start(
@@ -136,7 +140,7 @@ def bot_pause_view(request, id):
 def bot_stop_view(request, id):
     """Confirm, then stop the bot (cancelling its open orders unless unticked)."""
     bot = selectors.bot_get_for_user(user=request.user, id=id, request=request)
-    form = BotStopForm(request.POST or None, initial={"cancel_orders": True})
+    form = BotStopForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         bot_stop(
             bot=bot,
