@@ -57,7 +57,7 @@ def _decimal(params: dict, name: str) -> Decimal | None:
 
 
 def _check_filters(spec: SymbolSpec, req_type, price, quantity) -> None:
-    if price is not None and (price < spec.tick or price % spec.tick):
+    if price is not None and (price < spec.tick or price > spec.max_price or price % spec.tick):
         raise PaperError.filter_failure("PRICE_FILTER")
     if quantity is not None:
         max_qty = spec.market_max_qty if req_type == Type.MARKET else spec.max_qty

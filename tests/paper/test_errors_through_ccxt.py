@@ -238,3 +238,10 @@ def test_too_many_new_orders_get_429(trader):
         raises_exactly(ccxt.DDoSProtection, trader.create_order, BTC, "limit", "buy", 0.001, 40000)
     assert last_body(trader)["code"] == -1015
     assert len(trader.fetch_open_orders(BTC)) == 2
+
+
+def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(paper_binance, paper_key):
+    ex = paper_binance(*paper_key(ip=["10.0.0.0/8"]), headers={"X-Forwarded-For": "10.1.2.3"})
+    raises_exactly(ccxt.AuthenticationError, ex.fetch_balance)  # a client can claim anything
+    with override_settings(PAPER_TRUSTED_PROXY=True):
+        assert ex.fetch_balance()["USDT"]["free"] == 10000
