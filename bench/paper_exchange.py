@@ -52,6 +52,7 @@ def server_env(var_dir: Path, database_url: str | None) -> dict:
         PAPER_IP_WEIGHT_PER_MINUTE="1000000000",
         PAPER_KEY_WEIGHT_PER_MINUTE="1000000000",
         PAPER_ORDERS_PER_10S="1000000000",
+        CONN_MAX_AGE="60",  # persistent DB connections, as a production server would run
     )
     if database_url:
         env["DATABASE_URL"] = database_url
