@@ -49,6 +49,9 @@ class SymbolSpec:
     minute_volume: float  # average base volume per minute
     level_qty: float  # average base quantity per synthetic book level
     depth_per_bp: Decimal  # base quantity available per basis point a price trades through
+    # A cross pair follows base/quote of two other symbols (times a small own drift), so
+    # ETH/BTC stays close to ETH/USDT divided by BTC/USDT as arbitrage would keep it.
+    cross: tuple[str, str] | None = None
 
     @property
     def max_price(self) -> Decimal:
@@ -127,10 +130,11 @@ SYMBOLS: dict[str, SymbolSpec] = {
             "0.0001",
             "9000",
             start_price=0.049,
-            sigma=0.0005,
+            sigma=0.0009,
             minute_volume=10.0,
             level_qty=5.0,
             depth_per_bp=Decimal("4"),
+            cross=("ETHUSDT", "BTCUSDT"),
         ),  # fmt: skip
         _spec(
             "SOLUSDT",
@@ -189,6 +193,18 @@ class _Leaf:
     count: tuple[int, ...]  # per minute: number of trades
 
 
+CROSS_DRIFT_SIGMA = 0.000005  # per minute: a cross pair stays within ~1% of its legs
+
+
+def _closes(spec: "SymbolSpec", seed: int, block: int, walk: list[float]) -> tuple[float, ...]:
+    if spec.cross is None:
+        return tuple(spec.start_price * math.exp(spec.sigma * w) for w in walk)
+    base, quote = (_leaf(symbol, seed, block).closes for symbol in spec.cross)
+    return tuple(
+        b / q * math.exp(CROSS_DRIFT_SIGMA * w) for b, q, w in zip(base, quote, walk, strict=True)
+    )
+
+
 @lru_cache(maxsize=1 << 15)
 def _leaf(symbol: str, seed: int, block: int) -> _Leaf:
     """Fill one block of the bridge between its tree-given edges with a seeded PRNG."""
@@ -207,7 +223,7 @@ def _leaf(symbol: str, seed: int, block: int) -> _Leaf:
         half //= 2
     wiggle = spec.sigma * 0.8
     return _Leaf(
-        closes=tuple(spec.start_price * math.exp(spec.sigma * w) for w in walk),
+        closes=_closes(spec, seed, block, walk),
         up=tuple(math.exp(wiggle * rng.expovariate(1.0)) for _ in range(BLOCK)),
         down=tuple(math.exp(-wiggle * rng.expovariate(1.0)) for _ in range(BLOCK)),
         volume=tuple(spec.minute_volume * (0.3 + 1.4 * rng.random()) for _ in range(BLOCK)),

@@ -123,3 +123,10 @@ def test_the_24h_ticker_is_the_last_1440_one_minute_candles():
     assert D(ticker["lowPrice"]) == min(c.low for c in window) * tick
     assert D(ticker["volume"]) == sum(c.volume for c in window) * step
     assert D(ticker["bidPrice"]) < D(ticker["lastPrice"]) < D(ticker["askPrice"])
+
+
+def test_eth_btc_stays_within_a_percent_of_eth_usdt_over_btc_usdt():
+    eth, btc, cross = (market.SYMBOLS[s] for s in ("ETHUSDT", "BTCUSDT", "ETHBTC"))
+    for minute in range(NOW - 365 * DAY, NOW, 7 * DAY + 13):
+        implied = market.walk_close(eth, 7, minute) / market.walk_close(btc, 7, minute)
+        assert market.walk_close(cross, 7, minute) == pytest.approx(implied, rel=0.01)
