@@ -102,7 +102,7 @@ SYMBOLS: dict[str, SymbolSpec] = {
             minute_volume=2.0,
             level_qty=0.8,
             depth_per_bp=Decimal("0.5"),
-        ),  # fmt: skip
+        ),
         _spec(
             "ETHUSDT",
             "ETH",
@@ -118,7 +118,7 @@ SYMBOLS: dict[str, SymbolSpec] = {
             minute_volume=30.0,
             level_qty=10.0,
             depth_per_bp=Decimal("8"),
-        ),  # fmt: skip
+        ),
         _spec(
             "ETHBTC",
             "ETH",
@@ -135,7 +135,7 @@ SYMBOLS: dict[str, SymbolSpec] = {
             level_qty=5.0,
             depth_per_bp=Decimal("4"),
             cross=("ETHUSDT", "BTCUSDT"),
-        ),  # fmt: skip
+        ),
         _spec(
             "SOLUSDT",
             "SOL",
@@ -151,7 +151,7 @@ SYMBOLS: dict[str, SymbolSpec] = {
             minute_volume=400.0,
             level_qty=120.0,
             depth_per_bp=Decimal("100"),
-        ),  # fmt: skip
+        ),
     )
 }
 ASSETS = sorted({a for s in SYMBOLS.values() for a in (s.base, s.quote)})

@@ -65,7 +65,7 @@ def _symbol_info(spec: market.SymbolSpec) -> dict:
                 "maxQty": fmt(spec.market_max_qty),
                 "stepSize": fmt(0),
             },
-        ],  # fmt: skip
+        ],
         "permissions": [],
         "permissionSets": [["SPOT"]],
         "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
@@ -154,7 +154,15 @@ def trades(call: Call):
 def agg_trades(call: Call):
     feed = Feed.load(required(call.params, "symbol"), call.now)
     return [
-        {"a": t["id"], "p": t["price"], "q": t["qty"], "f": t["id"], "l": t["id"],
-         "T": t["time"], "m": t["isBuyerMaker"], "M": True}
+        {
+            "a": t["id"],
+            "p": t["price"],
+            "q": t["qty"],
+            "f": t["id"],
+            "l": t["id"],
+            "T": t["time"],
+            "m": t["isBuyerMaker"],
+            "M": True,
+        }
         for t in feed.recent_trades(limit_param(call.params, 500, 1000))
-    ]  # fmt: skip
+    ]
