@@ -20,5 +20,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "paper-evaluate-resting-orders": {
+        "task": "paper.tasks.paper_evaluate_resting_orders",
+        "schedule": 30.0,
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
