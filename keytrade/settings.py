@@ -222,6 +222,20 @@ PAPER_RATE_LIMITS = {
     "orders_per_10s": env.int("PAPER_ORDERS_PER_10S", default=1000),
 }
 
+# --- Exchange connector and order path -------------------------------------------------------
+EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
+# ccxt's limiter spacing for the paper exchange (real exchanges keep ccxt's own rateLimit).
+PAPER_EXCHANGE_RATE_LIMIT_MS = env.int("PAPER_EXCHANGE_RATE_LIMIT_MS", default=10)
+# A SUBMITTING intent claimed longer ago than this is presumed orphaned and reconciled.
+ORDER_CLAIM_LEASE_SECONDS = env.int("ORDER_CLAIM_LEASE_SECONDS", default=60)
+# Defaults for every user's limits until an admin sets their ceilings (notional in quote currency).
+TRADING_DEFAULT_MAX_ORDER_NOTIONAL = Decimal(
+    env.str("TRADING_DEFAULT_MAX_ORDER_NOTIONAL", default="10000")
+)
+TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE = env.int("TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE", default=10)
+# Seconds between syncs of every key; keytrade/celery.py reads the same variable for beat.
+ACCOUNT_SYNC_INTERVAL_SECONDS = env.int("ACCOUNT_SYNC_INTERVAL_SECONDS", default=60)
+
 # --- allauth: login, 2FA -----------------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
