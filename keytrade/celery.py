@@ -20,5 +20,16 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Outbox: re-send order intents whose queue message was lost; reconcile orphaned sends.
+    "trading-orders-sweep": {"task": "trading.tasks.orders_sweep_task", "schedule": 30.0},
+    "trading-accounts-sync": {
+        "task": "trading.tasks.accounts_sync_all_task",
+        "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
+    },
+    "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},
+    "paper-evaluate-resting-orders": {
+        "task": "paper.tasks.paper_evaluate_resting_orders",
+        "schedule": 30.0,
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
