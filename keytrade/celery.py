@@ -15,12 +15,6 @@ app.autodiscover_tasks(["keytrade"])
 
 # One place for every periodic schedule (synced into django-celery-beat's tables by beat).
 BEAT_SCHEDULE: dict[str, dict] = {
-    # Proves beat and a worker are alive; /healthz and the compose beat healthcheck read it.
-    "worker-heartbeat": {
-        "task": "keytrade.tasks.worker_heartbeat",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
     # Outbox: re-send order intents whose queue message was lost; reconcile orphaned sends.
     "trading-orders-sweep": {"task": "trading.tasks.orders_sweep_task", "schedule": 30.0},
     "trading-accounts-sync": {
@@ -37,6 +31,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "paper-evaluate-resting-orders": {
         "task": "paper.tasks.paper_evaluate_resting_orders",
         "schedule": 30.0,
+    },
+    # Proves beat and a worker are alive; /healthz and the compose beat healthcheck read it.
+    "worker-heartbeat": {
+        "task": "keytrade.tasks.worker_heartbeat",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -224,7 +224,8 @@ TRADING_DEFAULT_MAX_ORDER_NOTIONAL = Decimal(
     env.str("TRADING_DEFAULT_MAX_ORDER_NOTIONAL", default="10000")
 )
 TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE = env.int("TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE", default=10)
-# ACCOUNT_SYNC_INTERVAL_SECONDS (default 60) is read by keytrade/celery.py's beat schedule.
+# Seconds between syncs of every key; keytrade/celery.py reads the same variable for beat.
+ACCOUNT_SYNC_INTERVAL_SECONDS = env.int("ACCOUNT_SYNC_INTERVAL_SECONDS", default=60)
 
 # --- allauth: login, 2FA -----------------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"username"}
