@@ -146,7 +146,9 @@ class ExchangeKey(models.Model):
 
     @property
     def rotation_due(self) -> bool:
-        return self.rotate_by is not None and timezone.now() >= self.rotate_by
+        """True once the rotate-by date (or the exchange's expiry, if sooner) has passed."""
+        due = self.replace_by
+        return due is not None and timezone.now() >= due
 
     @property
     def age_days(self) -> int:

@@ -154,7 +154,8 @@ def key_rotate_view(request, id):
                 f"({old_fingerprint}) on the exchange now.",
             )
             return redirect("trading:key_detail", id=key.id)
-    return render(request, "trading/key_rotate.html", {"key": key, "form": form})
+    context = {"key": key, "form": form, "exchange_name": _exchange_names().get(key.exchange)}
+    return render(request, "trading/key_rotate.html", context)
 
 
 @login_required
