@@ -351,6 +351,13 @@ def key_credentials(*, key_id) -> Credentials:
 def _rotation_errors(*, key: ExchangeKey, digest: str) -> dict:
     if key.status == ExchangeKey.Status.REVOKED:
         return {None: ValidationError("A revoked key cannot be rotated; connect a new key.")}
+    if key.scope_trade and not is_mfa_enabled(key.user):
+        # As for connecting: new trading credentials need two-factor on the account.
+        return {
+            None: ValidationError(
+                "Turn on two-factor authentication before rotating a key that can trade."
+            )
+        }
     if digest == key.api_key_digest:
         return {
             "api_key": ValidationError(
