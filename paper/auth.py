@@ -97,7 +97,7 @@ def authenticate(request, params: dict, now: Now, permission: str) -> SignedRequ
     api_key = request.META.get("HTTP_X_MBX_APIKEY", "")
     if not KEY_RE.match(api_key):
         raise PaperError.key_format()
-    key = PaperApiKey.objects.select_related("account").filter(api_key=api_key).first()
+    key = PaperApiKey.objects.filter(api_key=api_key).first()
     if key is None:
         raise PaperError.rejected_key()
     payload, signature = signed_payload(request)

@@ -51,6 +51,10 @@ class SymbolSpec:
     depth_per_bp: Decimal  # base quantity available per basis point a price trades through
 
     @property
+    def max_price(self) -> Decimal:
+        return self.tick * 10**8
+
+    @property
     def unified(self) -> str:
         return f"{self.base}/{self.quote}"
 

@@ -124,3 +124,13 @@ def test_a_market_order_walks_the_book_and_pays_the_taker_fee(paper_binance, pap
     final = exact_balances(ex.fetch_balance())
     assert final["USDT"] == (D("10000") - best_ask * D("0.01"), D("0"))
     assert final["BTC"] == (D("0.50999"), D("0"))
+
+
+def test_signatures_cover_the_raw_percent_encoded_body(paper_binance, paper_key):
+    ex = paper_binance(*paper_key())
+    pin_market("BTCUSDT", "50000")
+    order = ex.create_order(BTC, "limit", "buy", 0.001, 40000, {"clientOrderId": "a b/c+d"})
+    assert order["clientOrderId"] == "a b/c+d"
+    found = ex.fetch_order(None, BTC, {"clientOrderId": "a b/c+d"})
+    assert found["id"] == order["id"]
+    assert ex.cancel_order(None, BTC, {"clientOrderId": "a b/c+d"})["status"] == "canceled"
