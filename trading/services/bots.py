@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.selectors import user_has_mfa
-from accounts.services.notifications import notify
 from accounts.services.audit import audit_record
+from accounts.services.notifications import notify
 from trading.bots.engine import BotFailure, TickOutcome, tick_run
 from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade
 from trading.exchange import errors
