@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import ccxt
 from django.core.cache import cache
@@ -108,13 +108,18 @@ class ExchangeClient:
 
     def _call_with_resync(self, method: str, *args, **kwargs):
         self._ex.last_http_status = None
-        try:
-            return getattr(self._ex, method)(*args, **kwargs)
-        except ccxt.InvalidNonce:
-            # -1021: our clock is off. Resync once, then repeat the same request (same ids).
-            self._ex.load_time_difference()
-            logger.warning("exchange clock resynchronised", extra={"exchange": self.exchange_id})
-            return getattr(self._ex, method)(*args, **kwargs)
+        # ccxt's precision helpers set ROUND_HALF_UP and trap Underflow on the thread's
+        # decimal context; a private copy keeps that from changing the caller's arithmetic.
+        with localcontext():
+            try:
+                return getattr(self._ex, method)(*args, **kwargs)
+            except ccxt.InvalidNonce:
+                # -1021: our clock is off. Resync once, then repeat the same request (same ids).
+                self._ex.load_time_difference()
+                logger.warning(
+                    "exchange clock resynchronised", extra={"exchange": self.exchange_id}
+                )
+                return getattr(self._ex, method)(*args, **kwargs)
 
     # --- reads ------------------------------------------------------------------------------
 
