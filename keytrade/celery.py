@@ -9,6 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keytrade.settings")
 app = Celery("keytrade")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The dashboard's market-data tasks live beside trading.tasks.
+app.autodiscover_tasks(["trading"], related_name="market_tasks")
 
 # One place for every periodic schedule (synced into django-celery-beat's tables by beat).
 BEAT_SCHEDULE: dict[str, dict] = {
@@ -16,6 +18,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "trading-orders-sweep": {"task": "trading.tasks.orders_sweep_task", "schedule": 30.0},
     "trading-accounts-sync": {
         "task": "trading.tasks.accounts_sync_all_task",
+        "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
+    },
+    # Prices that value balances on the overview (USDT; other quotes are fetched on demand).
+    "trading-prices-refresh": {
+        "task": "trading.market_tasks.prices_refresh_all_task",
         "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
     },
     "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},

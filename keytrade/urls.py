@@ -7,7 +7,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("", include("accounts.urls")),
+    # "/" is the trading overview (trading.urls); the account page lives at /account/.
     path("", include("trading.urls")),
+    path("", include("accounts.urls")),
     path("paper/", include("paper.urls")),
 ]

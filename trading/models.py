@@ -293,3 +293,12 @@ class TradingHalt(models.Model):
 
     def __str__(self):
         return "trading halted" if self.active else "trading allowed"
+
+
+# Public market data for the dashboard pages (prices, market rules, candles, order books).
+from trading.market_models import (  # noqa: E402,F401
+    Candle,
+    MarketInfo,
+    MarketPrice,
+    OrderBookSnapshot,
+)
