@@ -152,5 +152,8 @@ class LimitsForm(forms.Form):
         return symbols
 
     def add_service_errors(self, exc: ValidationError) -> None:
-        for name, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for name, errors in exc.error_dict.items():
             self.add_error(name if name in self.fields else None, errors)
