@@ -43,7 +43,7 @@ fmt: install-dev
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings=keytrade.settings_test
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -3,6 +3,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEvent
@@ -25,6 +26,22 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         """Allow sign-up only when ALLOW_REGISTRATION is on (it is off by default)."""
         return bool(getattr(settings, "ACCOUNT_ALLOW_REGISTRATION", False))
+
+    def save_user(self, request, user, form, commit=True):
+        """Create a signed-up user as a viewer (least privilege) and audit it."""
+        user = super().save_user(request, user, form, commit=commit)
+        if commit:
+            viewer = Group.objects.filter(name="viewer").first()
+            if viewer:
+                user.groups.add(viewer)
+            audit_record(
+                event_type="user.created",
+                actor=user,
+                request=request,
+                target=user,
+                detail={"flow": "signup", "roles": [viewer.name] if viewer else []},
+            )
+        return user
 
     def pre_authenticate(self, request, **credentials) -> None:
         """Refuse a throttled attempt before the password is checked, and audit the refusal."""

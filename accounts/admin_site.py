@@ -13,8 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from accounts.selectors import user_has_mfa
 
 MFA_REQUIRED_MESSAGE = (
-    "Administrators must set up two-factor authentication before the admin opens. "
-    "Add an authenticator app below."
+    "Administrators must set up two-factor authentication before the admin opens."
 )
 
 
@@ -64,6 +63,10 @@ class KeytradeAdminSite(admin.AdminSite):
         if not self.has_permission(request):
             raise PermissionDenied("This account cannot use the admin.")
         return redirect("admin:index")
+
+    def password_change(self, request, extra_context=None):
+        """Use keytrade's password change, which keeps this session and audits the change."""
+        return redirect("account_change_password")
 
     def logout(self, request, extra_context=None):
         """Log out through allauth's adapter so that the logout is audited."""

@@ -124,7 +124,6 @@ class ExchangeKey(models.Model):
                 violation_error_message="You already connected this API key.",
             ),
         ]
-        permissions = [("connect_keys", "Can connect exchange keys")]
 
     def __str__(self):
         return f"{self.label} ({self.exchange} {self.fingerprint})"

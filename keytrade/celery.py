@@ -9,6 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keytrade.settings")
 app = Celery("keytrade")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# keytrade is not an installed app, so its own tasks module is named explicitly.
+app.autodiscover_tasks(["keytrade"])
 # The dashboard's market-data tasks live beside trading.tasks.
 app.autodiscover_tasks(["trading"], related_name="market_tasks")
 
@@ -29,6 +31,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "paper-evaluate-resting-orders": {
         "task": "paper.tasks.paper_evaluate_resting_orders",
         "schedule": 30.0,
+    },
+    # Proves beat and a worker are alive; /healthz and the compose beat healthcheck read it.
+    "worker-heartbeat": {
+        "task": "keytrade.tasks.worker_heartbeat",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -151,7 +151,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# Outside VAR_DIR in the Docker image, so an upgraded image never serves stale files.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -169,7 +170,7 @@ LOGIN_REDIRECT_URL = "/"
 # --- Celery -------------------------------------------------------------------------------
 # With no REDIS_URL, kombu's filesystem transport: no server, works across processes on one host.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost//"  # a host name keeps kombu quiet
 if not REDIS_URL:
     for _sub in ("queue", "processed"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
@@ -223,7 +224,8 @@ TRADING_DEFAULT_MAX_ORDER_NOTIONAL = Decimal(
     env.str("TRADING_DEFAULT_MAX_ORDER_NOTIONAL", default="10000")
 )
 TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE = env.int("TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE", default=10)
-# ACCOUNT_SYNC_INTERVAL_SECONDS (default 60) is read by keytrade/celery.py's beat schedule.
+# Seconds between syncs of every key; keytrade/celery.py reads the same variable for beat.
+ACCOUNT_SYNC_INTERVAL_SECONDS = env.int("ACCOUNT_SYNC_INTERVAL_SECONDS", default=60)
 
 # --- allauth: login, 2FA -----------------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"username"}

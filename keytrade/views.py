@@ -1,7 +1,7 @@
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from keytrade.health import health_report
+from keytrade.health import health_report, heartbeat_get
 
 
 @never_cache
@@ -9,4 +9,8 @@ def healthz(request):
     """Report database, broker and encryption-canary health; 503 when any is down."""
     report = health_report()
     status = 200 if all(check["ok"] for check in report.values()) else 503
-    return JsonResponse({"ok": status == 200, "checks": report}, status=status)
+    # Informational: a stale heartbeat means no worker or no beat, not that web is down.
+    return JsonResponse(
+        {"ok": status == 200, "checks": report, "worker_heartbeat": heartbeat_get()},
+        status=status,
+    )

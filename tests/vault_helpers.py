@@ -16,8 +16,9 @@ PASSPHRASE = "pass-Phrase-77_81"
 
 def grant_connect(user):
     """Give a user the permission to connect keys; return a fresh instance (perm cache)."""
-    # auth (User.Meta) and vault (ExchangeKey.Meta) both define accounts.connect_keys.
-    user.user_permissions.add(Permission.objects.filter(codename="connect_keys").first())
+    user.user_permissions.add(
+        Permission.objects.get(codename="connect_keys", content_type__model="user")
+    )
     return type(user).objects.get(pk=user.pk)
 
 

@@ -71,3 +71,10 @@ def test_admin_logout_is_audited(client, staff):
     assert response.status_code == 302
     assert AuditEvent.objects.filter(event_type="logout", actor_id=staff.pk).exists()
     assert client.get("/").status_code == 302
+
+
+def test_admin_password_change_link_uses_keytrade_password_change(client, staff):
+    enrol_totp(staff)
+    client.force_login(staff)
+    response = client.get(reverse("admin:password_change"))
+    assert response.status_code == 302 and response.url == reverse("account_change_password")

@@ -157,3 +157,22 @@ def test_registration_opens_when_allowed(client, settings):
     assert "Sign up" in client.get(reverse("account_login")).text
     response = client.get(reverse("account_signup"))
     assert response.status_code == 200 and "Sign-up is closed" not in response.text
+    password = "a fresh passphrase 12"
+    response = client.post(
+        reverse("account_signup"),
+        {"username": "dora", "password1": password, "password2": password},
+    )
+    assert response.status_code == 302
+    dora = User.objects.get(username="dora")
+    assert [group.name for group in dora.groups.all()] == ["viewer"]
+    assert not dora.has_perm("accounts.place_orders")
+    assert AuditEvent.objects.filter(event_type="user.created", actor_id=dora.pk).exists()
+
+
+def test_a_flood_of_logins_from_one_address_gets_429(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "2/m/ip"}
+    for _ in range(2):
+        assert password_login(client, "anyone", "guess").status_code == 200
+    response = password_login(client, "anyone", "guess")
+    assert response.status_code == 429
+    assert "Too many requests" in response.text and "pico.min.css" in response.text

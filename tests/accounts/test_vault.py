@@ -67,19 +67,34 @@ def test_stored_row_holds_no_credential_in_any_encoding(okx_key):
     assert okx_key.fingerprint.encode() in row  # the row is the right one
 
 
-@pytest.mark.django_db(transaction=True)
-def test_database_file_holds_no_credential(alice):
-    if connection.vendor != "sqlite":
-        pytest.skip("reads the SQLite file; on PostgreSQL the raw-column test covers this")
-    connect(grant_connect(alice), exchange="okx", passphrase=PASSPHRASE)
+def _every_table_dumped() -> bytes:
+    parts = []
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(FULL)")
-    path = Path(connection.settings_dict["NAME"])
-    blob = b"".join(
-        p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
-    )
-    assert b"okx" in blob  # the row reached the file
-    assert leaks(blob, SECRET, PASSPHRASE, API_KEY) == []
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            for row in cursor.fetchall():
+                parts += [
+                    bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row
+                ]
+    return b"|".join(parts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_holds_no_credential_anywhere(alice):
+    """Every table (audit trail included), and on SQLite the database file itself."""
+    connect(grant_connect(alice), exchange="okx", passphrase=PASSPHRASE)
+    everything = _every_table_dumped()
+    assert b"okx" in everything  # the key was written and committed
+    assert leaks(everything, SECRET, PASSPHRASE, API_KEY) == []
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(FULL)")
+        path = Path(connection.settings_dict["NAME"])
+        blob = b"".join(
+            p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+        )
+        assert b"okx" in blob
+        assert leaks(blob, SECRET, PASSPHRASE, API_KEY) == []
 
 
 def test_dumpdata_writes_ciphertext_that_loads_back(okx_key):

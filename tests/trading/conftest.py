@@ -4,8 +4,9 @@ import socket
 import threading
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Permission
 
+from accounts.models import AuditChainHead
 from tests.vault_helpers import connect, enable_mfa
 from trading.exchange.connect import forget_clients
 
@@ -19,7 +20,15 @@ def _fresh_clients():
 
 
 def make_trader(user):
-    user.groups.add(Group.objects.get(name="trader"))
+    # Transactional tests flush the audit chain's head row (created by a migration).
+    AuditChainHead.objects.get_or_create(id=1)
+    # Permissions, not the "trader" group: groups come from a data migration, and
+    # transactional tests flush them (permissions are recreated after each flush).
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="accounts", codename__in=["connect_keys", "place_orders"]
+        )
+    )
     enable_mfa(user)
     return type(user).objects.get(pk=user.pk)  # a fresh instance: Django caches permissions
 
@@ -29,10 +38,25 @@ def trader(alice):
     return make_trader(alice)
 
 
-def paper_key_for(user, *, api_key="PAPERkey0123456789abcdef", secret="PAPERsecret0123456789abc",
-                  scope_trade=True, **extra):
-    return connect(user, exchange="paper", label="Paper", api_key=api_key, secret=secret,
-                   scope_read=True, scope_trade=scope_trade, ip_whitelist=[], **extra)
+def paper_key_for(
+    user,
+    *,
+    api_key="PAPERkey0123456789abcdef",
+    secret="PAPERsecret0123456789abc",  # noqa: S107 - a test credential
+    scope_trade=True,
+    **extra,
+):
+    return connect(
+        user,
+        exchange="paper",
+        label="Paper",
+        api_key=api_key,
+        secret=secret,
+        scope_read=True,
+        scope_trade=scope_trade,
+        ip_whitelist=[],
+        **extra,
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages.storage.fallback import FallbackStorage
 from django.urls import reverse
+from django.views.debug import SafeExceptionReporterFilter
 
 from accounts.models import AuditEvent, ExchangeKey
 from accounts.validators import WITHDRAW_CONFIRMATION_PHRASE
@@ -17,6 +19,7 @@ from tests.vault_helpers import (
     leaks,
     raw_row,
 )
+from trading.views.keys import key_connect_view
 
 pytestmark = pytest.mark.django_db
 
@@ -225,7 +228,7 @@ def test_no_key_page_shows_the_secret_passphrase_or_full_api_key(alice_client, a
 
 def test_admin_shows_keys_without_any_secret_field(client, alice_key):
     admin = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
-    enable_mfa(admin)  # the admin site requires two-factor for staff
+    enable_mfa(admin)  # the admin opens only for staff with two-factor
     client.force_login(admin)
     changelist = client.get(reverse("admin:accounts_exchangekey_changelist"))
     change = client.get(reverse("admin:accounts_exchangekey_change", args=[alice_key.pk]))
@@ -235,6 +238,19 @@ def test_admin_shows_keys_without_any_secret_field(client, alice_key):
         assert leaks(body, SECRET, PASSPHRASE, API_KEY) == []
         assert alice_key.fingerprint in body
     assert not {"api_key", "secret", "passphrase"} & set(change.context["adminform"].form.fields)
+
+
+def test_admin_can_disable_keys_through_the_audited_service(client, alice_key):
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    enable_mfa(admin)  # the admin opens only for staff with two-factor
+    client.force_login(admin)
+    client.post(
+        reverse("admin:accounts_exchangekey_changelist"),
+        {"action": "disable_keys", "_selected_action": [str(alice_key.pk)]},
+    )
+    alice_key.refresh_from_db(fields=["status", "status_reason"])
+    assert alice_key.status == ExchangeKey.Status.DISABLED
+    assert AuditEvent.objects.get(event_type="key.disabled").actor_id == admin.pk
 
 
 def test_pages_render_without_decrypting(alice_client, alice_key, settings):
@@ -344,3 +360,14 @@ def test_the_key_list_shows_only_the_users_own_keys(client, bob, alice_key):
     html = client.get(reverse("trading:key_list")).content.decode()
     assert "Bob&#x27;s key" in html and str(bobs.id) in html
     assert str(alice_key.id) not in html and alice_key.fingerprint not in html
+
+
+def test_error_reports_hide_the_posted_credentials(rf, trader):
+    request = rf.post(reverse("trading:key_connect"), _form(passphrase=PASSPHRASE))
+    request.user, request.session = trader, {}
+    request._messages = FallbackStorage(request)
+    assert key_connect_view(request).status_code == 302
+    filtered = SafeExceptionReporterFilter().get_post_parameters(request)
+    for name in ("api_key", "secret", "passphrase"):
+        assert filtered[name] == SafeExceptionReporterFilter.cleansed_substitute
+    assert filtered["label"] == "Paper main"

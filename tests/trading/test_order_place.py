@@ -23,14 +23,22 @@ def key(trader):
 def published(monkeypatch):
     """Messages the order task would publish to the broker (ids only, checked below)."""
     sent = []
-    monkeypatch.setattr(order_submit_task, "apply_async",
-                        lambda args=None, kwargs=None, **opts: sent.append((args, kwargs)))
+    monkeypatch.setattr(
+        order_submit_task,
+        "apply_async",
+        lambda args=None, kwargs=None, **opts: sent.append((args, kwargs)),
+    )
     return sent
 
 
 def place(user, key, **overrides):
-    spec = {"symbol": "btc/usdt", "side": "buy", "type": "limit", "amount": "0.01",
-            "price": "20000"}
+    spec = {
+        "symbol": "btc/usdt",
+        "side": "buy",
+        "type": "limit",
+        "amount": "0.01",
+        "price": "20000",
+    }
     spec.update(overrides)
     return order_place(user=user, key=key, **spec)
 
@@ -84,12 +92,17 @@ def test_a_viewer_cannot_trade(bob, published):
     from tests.trading.conftest import make_trader
 
     key = paper_key_for(make_trader(bob))  # connected while bob was a trader
+    bob.user_permissions.clear()  # then became a viewer
     bob.groups.set([Group.objects.get(name="viewer")])
     viewer = type(bob).objects.get(pk=bob.pk)
     with pytest.raises(OrderRefused, match="cannot trade|not trade"):
         place(viewer, key)
-    assert AuditEvent.objects.filter(event_type="order.refused",
-                                     outcome=AuditEvent.Outcome.DENIED).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            event_type="order.refused", outcome=AuditEvent.Outcome.DENIED
+        ).count()
+        == 1
+    )
 
 
 def test_someone_elses_key_is_refused(trader, charlie, published):
@@ -108,8 +121,12 @@ def test_a_read_only_key_cannot_trade(trader, published):
 
 
 def test_limits_refuse_before_any_request(trader, key, published, exchange_port):
-    limits_update(user=trader, max_order_notional=Decimal("100"), max_orders_per_minute=None,
-                  allowed_symbols=["BTC/USDT"])
+    limits_update(
+        user=trader,
+        max_order_notional=Decimal("100"),
+        max_orders_per_minute=None,
+        allowed_symbols=["BTC/USDT"],
+    )
     with pytest.raises(OrderRefused, match="above your limit of 100"):
         place(trader, key, amount="0.01", price="20000")
     with pytest.raises(OrderRefused, match="ETH/USDT is not in your allowed symbols"):
@@ -131,16 +148,23 @@ def test_the_eleventh_order_in_a_minute_is_refused(trader, key, published):
 
 
 def test_users_may_only_tighten_the_admins_ceiling(trader):
-    AccountLimits.objects.create(user=trader, ceiling_max_order_notional=Decimal("500"),
-                                 ceiling_allowed_symbols=["BTC/USDT"])
+    AccountLimits.objects.create(
+        user=trader, ceiling_max_order_notional=Decimal("500"), ceiling_allowed_symbols=["BTC/USDT"]
+    )
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as caught:
-        limits_update(user=trader, max_order_notional=Decimal("600"), max_orders_per_minute=None,
-                      allowed_symbols=["ETH/USDT"])
+        limits_update(
+            user=trader,
+            max_order_notional=Decimal("600"),
+            max_orders_per_minute=None,
+            allowed_symbols=["ETH/USDT"],
+        )
     assert set(caught.value.message_dict) == {"max_order_notional", "allowed_symbols"}
-    limits_update(user=trader, max_order_notional=Decimal("50"), max_orders_per_minute=3,
-                  allowed_symbols=[])
+    limits_update(
+        user=trader, max_order_notional=Decimal("50"), max_orders_per_minute=3, allowed_symbols=[]
+    )
     with pytest.raises(OrderRefused, match="above your limit of 50"):
-        place(trader, paper_key_for(trader, api_key="ANOTHERkey0123456789abc"), amount="1",
-              price="60")
+        place(
+            trader, paper_key_for(trader, api_key="ANOTHERkey0123456789abc"), amount="1", price="60"
+        )

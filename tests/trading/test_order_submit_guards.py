@@ -17,8 +17,15 @@ S = OrderIntent.Status
 @pytest.fixture
 def intent(trader):
     key = paper_key_for(trader)
-    return order_place(user=trader, key=key, symbol="BTC/USDT", side="buy", type="limit",
-                       amount="0.01", price="20000")
+    return order_place(
+        user=trader,
+        key=key,
+        symbol="BTC/USDT",
+        side="buy",
+        type="limit",
+        amount="0.01",
+        price="20000",
+    )
 
 
 def test_a_halt_stops_queued_orders_without_a_request(intent, exchange_port, admin_user):

@@ -37,10 +37,10 @@ def key_list(request):
     return render(request, "trading/key_list.html", {"rows": rows})
 
 
+@sensitive_post_parameters(*_CREDENTIALS)
 @login_required
 @GET_POST
 @permission_required(CONNECT_PERMISSION, raise_exception=True)
-@sensitive_post_parameters(*_CREDENTIALS)
 def key_connect_view(request):
     """Connect a new key: pick the exchange, paste its credentials, declare its scopes."""
     form = KeyConnectForm(request.POST or None)
