@@ -18,7 +18,8 @@ def make_viewer(user):
     key = paper_key_for(
         make_trader(user), api_key=f"VIEW{user.username}key0123456789", scope_trade=False
     )
-    user.groups.set([Group.objects.get(name="viewer")])
+    user.user_permissions.clear()  # then became a viewer
+    user.groups.set(Group.objects.filter(name="viewer"))
     return type(user).objects.get(pk=user.pk), key
 
 
