@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 
 from trading.exchange.connect import client_for_key
@@ -76,21 +75,27 @@ def _store_price(exchange: str, ticker) -> None:
 
 
 def _store_candles(exchange: str, symbol: str, timeframe: str, candles) -> int:
-    with transaction.atomic():
-        for c in candles:
-            Candle.objects.update_or_create(
+    # One statement: insert new bars, overwrite the still-open last bar stored before.
+    Candle.objects.bulk_create(
+        [
+            Candle(
                 exchange=exchange,
                 symbol=symbol,
                 timeframe=timeframe,
                 opened_at=c.opened_at,
-                defaults={
-                    "open": c.open,
-                    "high": c.high,
-                    "low": c.low,
-                    "close": c.close,
-                    "volume": c.volume,
-                },
+                open=c.open,
+                high=c.high,
+                low=c.low,
+                close=c.close,
+                volume=c.volume,
             )
+            for c in candles
+        ],
+        update_conflicts=True,
+        unique_fields=["exchange", "symbol", "timeframe", "opened_at"],
+        update_fields=["open", "high", "low", "close", "volume"],
+        batch_size=500,
+    )
     return len(candles)
 
 
