@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,3 +13,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("paper/", include("paper.urls")),
 ]
+
+if settings.BENCH_VIEWS:  # bench/pages.py's baseline: the same stack, no database work
+    urlpatterns.append(path("bench/trivial", views.bench_trivial, name="bench_trivial"))

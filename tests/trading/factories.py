@@ -15,6 +15,7 @@ from trading.models import (
     Order,
     OrderBookSnapshot,
 )
+from trading.services.fill_totals import fill_day, fill_totals_rebuild
 
 
 class BalanceFactory(factory.django.DjangoModelFactory):
@@ -57,6 +58,13 @@ class FillFactory(factory.django.DjangoModelFactory):
     fee_currency = "USDT"
     taker_or_maker = "taker"
     executed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=1))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # As fills_record does: keep the daily totals in step with the fills.
+        fill = super()._create(model_class, *args, **kwargs)
+        fill_totals_rebuild(key_id=fill.key_id, days={fill_day(fill.executed_at)})
+        return fill
 
 
 class MarketPriceFactory(factory.django.DjangoModelFactory):

@@ -16,6 +16,7 @@ from tests.trading.factories import (
 )
 from tests.trading.pages import login
 from trading.models import Fill
+from trading.services.fill_totals import fill_totals_rebuild
 
 pytestmark = pytest.mark.django_db
 MAX_QUERIES = 16
@@ -40,6 +41,7 @@ def add_fills(key, count: int, start: int) -> None:
         )
         for i in range(count)
     )
+    fill_totals_rebuild(key_id=key.pk)
 
 
 def queries(client, url) -> int:

@@ -10,23 +10,24 @@ from django.views.decorators.http import require_http_methods, require_POST
 from trading.forms_dashboard import LimitsForm, QuoteForm
 from trading.selectors import open_orders_for_user
 from trading.selectors_dashboard import (
+    ORDER_FIELDS,
     QUOTES,
-    decorate,
     fills_today_for_user,
     key_health_for_user,
     pending_intents_for_user,
     portfolio_for_user,
+    rows_of,
 )
 from trading.services.dashboard import dashboard_refresh, limits_change
 from trading.services.limits import limits_effective
 from trading.views.access import can_trade, require_trader
 
-LIVE_ROWS = 50
+LIVE_ROWS = 20
 
 
 def _live_context(user) -> dict:
     return {
-        "open_orders": decorate(open_orders_for_user(user=user)[:LIVE_ROWS]),
+        "open_orders": rows_of(open_orders_for_user(user=user)[:LIVE_ROWS], ORDER_FIELDS),
         "fills_today": fills_today_for_user(user=user, limit=LIVE_ROWS),
         "pending": pending_intents_for_user(user=user),
         "can_trade": can_trade(user),

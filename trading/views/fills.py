@@ -11,10 +11,11 @@ from django.utils import timezone
 from trading.forms_dashboard import FillFilterForm
 from trading.models import Fill
 from trading.selectors_dashboard import (
+    FillsPage,
     bot_filter_field,
-    decorate,
     fills_filtered,
     fills_summary,
+    fills_totals_for_user,
     keys_for_user,
 )
 from trading.views.access import filter_key
@@ -40,9 +41,25 @@ CSV_COLUMNS = (
 def _filtered(request):
     form = FillFilterForm(request.GET)
     if not form.is_valid():
-        return form, Fill.objects.none()
+        return form, {}, Fill.objects.none()
     key = filter_key(request, form.cleaned_data["key"])
-    return form, fills_filtered(user=request.user, **form.selector_kwargs(key))
+    filters = form.selector_kwargs(key)
+    return form, filters, fills_filtered(user=request.user, **filters)
+
+
+def _key_ids(request, filters: dict, keys=None) -> list:
+    if filters.get("key_id"):
+        return [filters["key_id"]]
+    return [k.pk for k in (keys if keys is not None else keys_for_user(user=request.user))]
+
+
+def _summary(request, filters: dict, fills) -> dict:
+    if filters.get("bot"):  # not in the daily totals: sum the bot's fills themselves
+        return fills_summary(fills)
+    if not filters:
+        return {"per_symbol": [], "fees": [], "count": 0}
+    kwargs = {name: value for name, value in filters.items() if name != "bot"}
+    return fills_totals_for_user(user=request.user, **kwargs)
 
 
 def _query_without_page(request) -> str:
@@ -54,14 +71,18 @@ def _query_without_page(request) -> str:
 @login_required
 def fills_page(request):
     """List fills page by page, with totals over the whole filtered set."""
-    form, fills = _filtered(request)
-    page = Paginator(fills, PER_PAGE).get_page(request.GET.get("page"))
+    form, filters, fills = _filtered(request)
+    summary = _summary(request, filters, fills)
+    keys = keys_for_user(user=request.user)
+    key_ids = _key_ids(request, filters, keys)
+    rows = FillsPage(fills, key_ids=key_ids, count=summary["count"])
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
-        "fills": decorate(page.object_list),
-        "summary": fills_summary(fills),
-        "keys": keys_for_user(user=request.user),
+        "fills": page.object_list,
+        "summary": summary,
+        "keys": keys,
         "has_bots": bot_filter_field() is not None,
         "query": _query_without_page(request),
     }
@@ -71,8 +92,10 @@ def fills_page(request):
 @login_required
 def fills_live(request):
     """The first page's rows alone (polled by htmx every 5 s, so new fills appear)."""
-    _, fills = _filtered(request)
-    return render(request, "trading/_fills_rows.html", {"fills": decorate(fills[:PER_PAGE])})
+    _, filters, fills = _filtered(request)
+    key_ids = _key_ids(request, filters)
+    rows = FillsPage(fills, key_ids=key_ids, count=PER_PAGE)[0:PER_PAGE]
+    return render(request, "trading/_fills_rows.html", {"fills": rows})
 
 
 class _Echo:
@@ -111,7 +134,7 @@ def _csv_rows(fills):
 @login_required
 def fills_csv(request):
     """Stream the filtered fills as CSV (full precision, UTC times)."""
-    _, fills = _filtered(request)
+    _, _, fills = _filtered(request)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(_csv_rows(fills), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="keytrade-fills-{stamp}.csv"'

@@ -7,7 +7,13 @@ from django.views.decorators.http import require_http_methods
 
 from trading.forms_dashboard import AmendForm, OrderFilterForm
 from trading.selectors import open_orders_for_user
-from trading.selectors_dashboard import decorate, keys_for_user, order_get_for_user_audited
+from trading.selectors_dashboard import (
+    ORDER_FIELDS,
+    decorate,
+    keys_for_user,
+    order_get_for_user_audited,
+    rows_of,
+)
 from trading.services.dashboard import orders_cancel_all
 from trading.services.orders import OrderRefused, order_amend, order_cancel
 from trading.views.access import can_trade, filter_key, require_trader
@@ -24,7 +30,7 @@ def _filtered(request):
     rows = open_orders_for_user(
         user=request.user, key_id=key.pk if key else None, symbol=form.cleaned_data["symbol"]
     )
-    return form, key, decorate(rows[:MAX_ROWS])
+    return form, key, rows_of(rows[:MAX_ROWS], ORDER_FIELDS)
 
 
 @login_required
