@@ -174,12 +174,14 @@ LOGIN_REDIRECT_URL = "/"
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost//"  # a host name keeps kombu quiet
 if not REDIS_URL:
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # kombu keeps its exchange tables in ./control unless told otherwise.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -221,6 +223,10 @@ PAPER_RATE_LIMITS = {
     "key_weight_per_minute": env.int("PAPER_KEY_WEIGHT_PER_MINUTE", default=60000),
     "orders_per_10s": env.int("PAPER_ORDERS_PER_10S", default=1000),
 }
+
+# --- Benchmarks ----------------------------------------------------------------------------
+# Routes /bench/trivial, a view with no database work, as bench/pages.py's baseline. Off by default.
+BENCH_VIEWS = env.bool("KEYTRADE_BENCH_VIEWS", default=False)
 
 # --- Exchange connector and order path -------------------------------------------------------
 EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
