@@ -174,12 +174,14 @@ LOGIN_REDIRECT_URL = "/"
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost//"  # a host name keeps kombu quiet
 if not REDIS_URL:
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # kombu keeps its exchange tables in ./control unless told otherwise.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -208,7 +210,6 @@ PAPER_HISTORY_DAYS = env.int("PAPER_HISTORY_DAYS", default=120)
 PAPER_TEST_CONTROLS = env.bool("PAPER_TEST_CONTROLS", default=DEBUG or TESTING)
 # Read the client address from X-Forwarded-For (for IP whitelists) only behind a trusted proxy.
 PAPER_TRUSTED_PROXY = env.bool("PAPER_TRUSTED_PROXY", default=False)
-# Request weight per minute per IP and per key, new orders per 10 s per account (Binance x10).
 # Rate-limit counters: shared Redis when configured, else per-process memory (the file
 # cache costs a file rename per request, which would dominate the exchange's latency).
 CACHES["paper"] = (
@@ -216,11 +217,16 @@ CACHES["paper"] = (
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paper"}
 )
+# Request weight per minute per IP and per key, new orders per 10 s per account (Binance x10).
 PAPER_RATE_LIMITS = {
     "ip_weight_per_minute": env.int("PAPER_IP_WEIGHT_PER_MINUTE", default=60000),
     "key_weight_per_minute": env.int("PAPER_KEY_WEIGHT_PER_MINUTE", default=60000),
     "orders_per_10s": env.int("PAPER_ORDERS_PER_10S", default=1000),
 }
+
+# --- Benchmarks ----------------------------------------------------------------------------
+# Routes /bench/trivial, a view with no database work, as bench/pages.py's baseline. Off by default.
+BENCH_VIEWS = env.bool("KEYTRADE_BENCH_VIEWS", default=False)
 
 # --- Exchange connector and order path -------------------------------------------------------
 EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)

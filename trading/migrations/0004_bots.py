@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0006_exchange_key_permission_on_user'),
-        ('trading', '0001_orders_fills_balances'),
+        ('trading', '0003_backfill_fill_daily_totals'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
