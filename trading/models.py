@@ -305,6 +305,7 @@ class TradingHalt(models.Model):
 
 # Bot models live in their own module; importing them here registers them with this app.
 from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade  # noqa: E402,F401
+
 # Public market data for the dashboard pages (prices, market rules, candles, order books).
 from trading.market_models import (  # noqa: E402,F401
     Candle,
