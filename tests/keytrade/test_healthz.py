@@ -27,6 +27,7 @@ def test_healthz_is_ok_when_database_and_broker_answer(client):
     assert body["checks"]["broker"] == {"ok": True, "detail": "ok"}
 
 
+@pytest.mark.redis
 def test_healthz_is_ok_against_a_real_redis_broker(client, redis_url, monkeypatch):
     monkeypatch.setattr(celery_app.conf, "broker_url", redis_url)
     response = client.get("/healthz")

@@ -20,6 +20,7 @@ from keytrade.tasks import worker_heartbeat
 from tests.processes import ROOT, celery_worker_args, running, tail, wait_for
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_suite_runs_on_postgresql_when_database_url_is_set(postgres_url):
     assert connection.vendor == "postgresql"
@@ -33,6 +34,7 @@ def test_the_suite_runs_on_postgresql_when_database_url_is_set(postgres_url):
     assert get_user_model().objects.filter(username="pg-probe").exists()
 
 
+@pytest.mark.redis
 def test_the_cache_lives_in_redis(redis_url):
     assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
     key = f"probe-{uuid.uuid4().hex}"
@@ -45,6 +47,7 @@ def test_the_cache_lives_in_redis(redis_url):
     assert raw.ttl(stored[0]) > 0
 
 
+@pytest.mark.redis
 @pytest.mark.slow
 def test_a_task_published_to_redis_is_run_by_a_real_worker(redis_url, tmp_path):
     queue = f"keytrade-test-{uuid.uuid4().hex}"  # only this test's worker consumes it
