@@ -293,3 +293,7 @@ class TradingHalt(models.Model):
 
     def __str__(self):
         return "trading halted" if self.active else "trading allowed"
+
+
+# Backtesting's jobs live in their own module; imported here so Django registers them.
+from trading.backtest_models import BacktestRun, CandleDownload, SweepRun  # noqa: E402,F401

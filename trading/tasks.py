@@ -118,3 +118,8 @@ def key_cancel_all_task(key_id: str) -> None:
     """Cancel every open order of one key, then resync it."""
     key_cancel_all(key_id=key_id)
     account_sync(key_id=key_id)
+
+
+# Backtesting's tasks live in their own module; imported here so Celery's autodiscovery
+# (which imports trading.tasks) registers them.
+from trading import tasks_backtest  # noqa: E402,F401
