@@ -38,6 +38,13 @@ K = OrderIntent.Kind
 
 # Seconds before each reconcile lookup (Freqtrade's profile); ~35 s window in total.
 RECONCILE_SCHEDULE = (1, 2, 5, 10, 17)
+
+
+def _reconcile_schedule() -> tuple:
+    # A settings override exists for the process-level tests, which cannot wait 35 s.
+    return tuple(getattr(settings, "ORDER_RECONCILE_SCHEDULE", RECONCILE_SCHEDULE))
+
+
 MAX_RECONCILE_STEPS = 10
 MAX_ATTEMPTS = 6
 _STATUS_FROM_EXCHANGE = {
@@ -186,7 +193,7 @@ def _on_send_error(intent: OrderIntent, exc: errors.ExchangeError) -> Followup |
         return Followup("reconcile", 0, 0)
     if isinstance(exc, errors.OutcomeUnknown):
         _to_unknown(intent, exc.detail)
-        return Followup("reconcile", RECONCILE_SCHEDULE[0], 0)
+        return Followup("reconcile", _reconcile_schedule()[0], 0)
     if isinstance(exc, errors.RateLimited | errors.TimestampSkew | errors.ExchangeUnavailable):
         delay = getattr(exc, "retry_after", None) or min(2**intent.attempt, 30)
         return _requeue(intent, delay=delay, reason=type(exc).__name__, detail=exc.detail)
@@ -353,9 +360,10 @@ def _apply_with_fills(intent, order: ExchangeOrder, client) -> None:
 
 
 def _not_found(intent: OrderIntent, client, step: int) -> Followup | None:
-    if step + 1 < len(RECONCILE_SCHEDULE):
+    schedule = _reconcile_schedule()
+    if step + 1 < len(schedule):
         # Visibility lag (Binance -2013 right after an ACK): not found yet is not lost.
-        return Followup("reconcile", RECONCILE_SCHEDULE[step + 1], step + 1)
+        return Followup("reconcile", schedule[step + 1], step + 1)
     if intent.kind == K.CANCEL:
         _reject(intent, "That order no longer exists on the exchange.")
         return None
@@ -378,7 +386,8 @@ def _lookup_failed(intent, step: int, exc: errors.ExchangeError) -> Followup | N
     if step + 1 >= MAX_RECONCILE_STEPS:
         _unconfirmed(intent, "keytrade could not reach the exchange to confirm this order.")
         return None
-    wait = RECONCILE_SCHEDULE[min(step + 1, len(RECONCILE_SCHEDULE) - 1)]
+    schedule = _reconcile_schedule()
+    wait = schedule[min(step + 1, len(schedule) - 1)]
     return Followup("reconcile", max(wait, getattr(exc, "retry_after", 0)), step + 1)
 
 
@@ -421,7 +430,7 @@ def orders_recover(*, worker: str = "") -> list[tuple[str, Followup]]:
             followup = order_reconcile(intent_id=intent.pk, step=0)
         except Exception:  # one bad intent must not stop recovery of the others
             logger.exception("reconcile failed during recovery", extra={"intent": str(intent.pk)})
-            followup = Followup("reconcile", RECONCILE_SCHEDULE[1], 1)
+            followup = Followup("reconcile", _reconcile_schedule()[1], 1)
         if followup is not None:
             followups.append((str(intent.pk), followup))
     return followups
