@@ -20,6 +20,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "trading.tasks.accounts_sync_all_task",
         "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
     },
+    # Bots are rows: this hands every due bot's id to the workers (a claim stops double ticks).
+    "trading-bots-dispatch": {
+        "task": "trading.tasks.bots_dispatch_task",
+        "schedule": float(os.environ.get("BOTS_DISPATCH_INTERVAL_SECONDS", "1")),
+        "options": {"expires": 5},
+    },
     "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},
     "paper-evaluate-resting-orders": {
         "task": "paper.tasks.paper_evaluate_resting_orders",

@@ -290,3 +290,12 @@ LOGGING = {
 }
 AUTH_USER_MODEL = "accounts.User"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Bots ---------------------------------------------------------------------------------
+# Market data for ticks is fetched once per (exchange, symbol) per this many seconds, shared.
+BOTS_MARKET_DATA_SECONDS = env.float("BOTS_MARKET_DATA_SECONDS", default=2.0)
+# A tick's claim on its bot row lasts this long; a dead worker's claim expires after it.
+BOTS_TICK_LEASE_SECONDS = env.int("BOTS_TICK_LEASE_SECONDS", default=60)
+# A dispatched tick not started within this many seconds is dispatched again (lost message).
+BOTS_DISPATCH_TTL_SECONDS = env.int("BOTS_DISPATCH_TTL_SECONDS", default=30)
+BOTS_DRY_RUN_FEE_RATE = Decimal(env.str("BOTS_DRY_RUN_FEE_RATE", default="0.001"))

@@ -69,6 +69,11 @@ class OrderIntent(models.Model):
     )
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PLACE)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
+    # The bot that asked for this order (if any), and its strategy's name for the order.
+    bot = models.ForeignKey(
+        "trading.Bot", null=True, blank=True, on_delete=models.SET_NULL, related_name="intents"
+    )
+    bot_tag = models.CharField(max_length=40, blank=True)
     # The exchange order an amend or cancel acts on.
     target_order = models.ForeignKey(
         "trading.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -295,5 +300,7 @@ class TradingHalt(models.Model):
         return "trading halted" if self.active else "trading allowed"
 
 
-# Backtesting's jobs live in their own module; imported here so Django registers them.
+# Bot models and backtesting's jobs live in their own modules; imported here so Django
+# registers them with this app.
 from trading.backtest_models import BacktestRun, CandleDownload, SweepRun  # noqa: E402,F401
+from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade  # noqa: E402,F401

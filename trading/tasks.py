@@ -120,6 +120,25 @@ def key_cancel_all_task(key_id: str) -> None:
     account_sync(key_id=key_id)
 
 
+@shared_task(soft_time_limit=20, time_limit=30, ignore_result=True)
+def bots_dispatch_task() -> int:
+    """Queue one tick for every running bot that is due (ids only)."""
+    from trading.services.bots import bots_due  # bots import order services; keep startup lean
+
+    ids = bots_due()
+    for bot_id in ids:
+        bot_tick_task.delay(bot_id)
+    return len(ids)
+
+
+@shared_task(bind=True, soft_time_limit=30, time_limit=45, acks_late=True, ignore_result=True)
+def bot_tick_task(self, bot_id: str) -> None:
+    """Claim one bot and run its tick (a no-op if it is not due or someone else has it)."""
+    from trading.services.bots import bot_tick
+
+    bot_tick(bot_id=bot_id, worker=self.request.hostname or "")
+
+
 # Backtesting's tasks live in their own module; imported here so Celery's autodiscovery
 # (which imports trading.tasks) registers them.
 from trading import tasks_backtest  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trading.views import keys
+from trading.views import bots, keys
 
 app_name = "trading"
 urlpatterns = [
@@ -10,6 +10,13 @@ urlpatterns = [
     path("keys/<uuid:id>/edit/", keys.key_edit, name="key_edit"),
     path("keys/<uuid:id>/disable/", keys.key_disable_view, name="key_disable"),
     path("keys/<uuid:id>/delete/", keys.key_delete_view, name="key_delete"),
+    path("bots/", bots.bot_list, name="bot_list"),
+    path("bots/new/", bots.bot_create_view, name="bot_create"),
+    path("bots/stop-everything/", bots.bots_stop_all_view, name="bots_stop_all"),
+    path("bots/<uuid:id>/", bots.bot_detail, name="bot_detail"),
+    path("bots/<uuid:id>/start/", bots.bot_start_view, name="bot_start"),
+    path("bots/<uuid:id>/pause/", bots.bot_pause_view, name="bot_pause"),
+    path("bots/<uuid:id>/stop/", bots.bot_stop_view, name="bot_stop"),
 ]
 
 # --- backtesting: candles, runs, comparisons, sweeps ---------------------------------------

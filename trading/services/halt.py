@@ -34,6 +34,9 @@ def trading_halt_set(*, actor, active: bool, reason: str = "", request=None) -> 
             detail={"reason": halt.reason},
         )
         if active:
+            from trading.services.bots import bots_kill_switch  # bots import this module
+
+            bots_kill_switch(actor=actor, reason=halt.reason)
             key_ids = (
                 Order.objects.filter(status=Order.Status.OPEN)
                 .values_list("key_id", flat=True)

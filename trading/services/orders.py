@@ -103,7 +103,10 @@ def _checked(*, user, key, request, symbol, side, type, amount, price) -> dict:
     return {"symbol": symbol, "side": side, "type": type, "amount": amount_d, "price": price_d}
 
 
-def _create_intent(*, user, key, request, source, **fields) -> OrderIntent:
+def _create_intent(*, user, key, request, source, intent_id=None, **fields) -> OrderIntent:
+    if intent_id is not None:
+        # A bot derives the id from (bot, tick, leg): a retried tick finds its intent again.
+        fields["id"] = intent_id
     intent = OrderIntent(user=user, key=key, source=source, **fields)
     try:
         intent.full_clean()
@@ -143,6 +146,9 @@ def order_place(
     price=None,
     request=None,
     source: str = OrderIntent.Source.MANUAL,
+    bot=None,
+    bot_tag: str = "",
+    intent_id=None,
 ) -> OrderIntent:
     """Record an order intent (NEW) after validation and limits, and queue it for sending."""
     spec = _checked(
@@ -156,7 +162,15 @@ def order_place(
         price=price,
     )
     return _create_intent(
-        user=user, key=key, request=request, source=source, kind=OrderIntent.Kind.PLACE, **spec
+        user=user,
+        key=key,
+        request=request,
+        source=source,
+        kind=OrderIntent.Kind.PLACE,
+        bot=bot,
+        bot_tag=bot_tag,
+        intent_id=intent_id,
+        **spec,
     )
 
 
@@ -167,7 +181,7 @@ def _open_target(order: Order, user) -> None:
         raise OrderRefused("This order is no longer open.")
 
 
-def order_cancel(*, user, order: Order, request=None) -> OrderIntent:
+def order_cancel(*, user, order: Order, request=None, bot=None, intent_id=None) -> OrderIntent:
     """Queue the cancellation of one open exchange order."""
     _open_target(order, user)
     try:
@@ -184,9 +198,11 @@ def order_cancel(*, user, order: Order, request=None) -> OrderIntent:
         user=user,
         key=order.key,
         request=request,
-        source=OrderIntent.Source.MANUAL,
+        source=OrderIntent.Source.BOT if bot is not None else OrderIntent.Source.MANUAL,
         kind=OrderIntent.Kind.CANCEL,
         target_order=order,
+        bot=bot,
+        intent_id=intent_id,
         symbol=order.symbol,
         side=order.side,
         type=OrderIntent.Type.LIMIT if order.type == "limit" else OrderIntent.Type.MARKET,

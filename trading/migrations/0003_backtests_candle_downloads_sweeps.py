@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0001_orders_fills_balances'),
+        ('trading', '0002_bots'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,162 @@
+"""The bot engine's guarantees: risk limits, daily-loss stop, kill switches, claims, restarts."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from paper.models import PaperOrder
+from paper.services.controls import price_set
+from tests.paper.helpers import pin_market
+from tests.trading.bot_helpers import make_bot_trader, new_bot, send_orders, started, tick
+from tests.trading.conftest import paper_key_for
+from trading.bots.models import Bot, BotEvent
+from trading.models import OrderIntent
+from trading.services.bots import bot_tick, bots_due, bots_stop_all
+from trading.services.halt import trading_halt_set
+
+pytestmark = pytest.mark.django_db(transaction=True)
+S = OrderIntent.Status
+GRID = {"lower": "49000", "upper": "51000", "levels": 5, "amount": "0.1"}
+
+
+@pytest.fixture
+def bot_trader(alice):
+    return make_bot_trader(alice)
+
+
+@pytest.fixture
+def live_key(bot_trader, paper_url, paper_key, settings):
+    settings.PAPER_EXCHANGE_URL = paper_url
+    settings.PAPER_EXCHANGE_RATE_LIMIT_MS = 1
+    settings.BOTS_MARKET_DATA_SECONDS = 0.001
+    settings.TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE = 100
+    pin_market("BTCUSDT", "50000")
+    api_key, secret = paper_key(user=bot_trader)
+    return paper_key_for(bot_trader, api_key=api_key, secret=secret)
+
+
+def open_on_exchange():
+    return PaperOrder.objects.filter(status__in=["NEW", "PARTIALLY_FILLED"])
+
+
+def audited(event_type: str, bot) -> int:
+    return AuditEvent.objects.filter(event_type=event_type, target_id=str(bot.pk)).count()
+
+
+def grid_bot(user, key, **limits):
+    return started(new_bot(user, key, strategy="grid", params=GRID, **limits), user)
+
+
+def test_a_daily_loss_stops_the_bot_and_cancels_its_orders_on_the_exchange(bot_trader, live_key):
+    bot = tick(grid_bot(bot_trader, live_key, daily_loss_limit=Decimal("200")))
+    send_orders(bot)
+    assert open_on_exchange().count() == 4
+    price_set(symbol="BTCUSDT", price="47000")  # both buys fill, then the price keeps falling
+    bot = tick(bot)
+    assert bot.status == Bot.Status.RISK_STOPPED
+    assert "Daily loss" in bot.status_reason
+    assert bot.total_pnl < Decimal("-200")
+    send_orders(bot)  # the queued cancellations reach the exchange
+    assert not open_on_exchange().exists()
+    assert audited("bot.risk_stop", bot) == 1
+    assert BotEvent.objects.filter(bot=bot, kind="risk", level="error").exists()
+    Bot.objects.filter(pk=bot.pk).update(next_tick_at=timezone.now())
+    assert bot_tick(bot_id=bot.pk) is False  # a stopped bot does not tick
+
+
+def test_orders_beyond_the_bots_limits_are_refused_before_any_request(bot_trader, live_key):
+    bot = tick(grid_bot(bot_trader, live_key, max_order_notional=Decimal("4000")))
+    refused = BotEvent.objects.filter(bot=bot, kind="risk")
+    # 0.1 BTC at 49,000 and up is worth more than 4,000: nothing may be placed.
+    assert refused.count() == 4 and "above the bot's limit" in refused.first().message
+    assert not OrderIntent.objects.filter(bot=bot).exists()
+
+
+def test_max_open_orders_and_max_position_cap_the_grid(bot_trader, live_key):
+    capped = tick(grid_bot(bot_trader, live_key, max_open_orders=3))
+    assert OrderIntent.objects.filter(bot=capped).count() == 3
+    small = tick(
+        grid_bot(
+            bot_trader,
+            live_key,
+            max_position=Decimal("0.65"),
+            max_position_unit=Bot.PositionUnit.BASE,
+        )
+    )
+    # The key holds 0.5 BTC; one more 0.1 buy fits under 0.65, the second does not.
+    assert OrderIntent.objects.filter(bot=small, side="buy").count() == 1
+
+
+def test_the_admin_kill_switch_stops_every_bot_and_their_orders_never_go_out(
+    bot_trader, live_key, bob
+):
+    bot = tick(grid_bot(bot_trader, live_key))
+    dry = tick(
+        started(
+            new_bot(bot_trader, live_key, strategy="grid", params=GRID, mode="dry_run"), bot_trader
+        )
+    )
+    assert dry.sim["orders"]
+    trading_halt_set(actor=bob, active=True, reason="exchange incident")
+    for each in (bot, dry):
+        each.refresh_from_db()
+        assert each.status == Bot.Status.STOPPED and "kill switch" in each.status_reason
+        assert audited("bot.kill_switch", each) == 1
+    assert dry.sim["orders"] == {}
+    sent = send_orders(bot)
+    assert {i.status for i in sent} == {S.CANCELLED_BY_HALT}
+    assert not PaperOrder.objects.exists()
+
+
+def test_stop_everything_stops_the_users_bots_and_cancels_their_open_orders(bot_trader, live_key):
+    first = tick(grid_bot(bot_trader, live_key))
+    send_orders(first)
+    second = tick(grid_bot(bot_trader, live_key))  # its orders are still queued
+    assert bots_stop_all(user=bot_trader) == 2
+    send_orders(first)
+    assert not open_on_exchange().exists()
+    queued = OrderIntent.objects.filter(bot=second, kind="place")
+    assert set(queued.values_list("status", flat=True)) == {S.CANCELED}
+    assert {b.status for b in Bot.objects.all()} == {Bot.Status.STOPPED}
+    assert AuditEvent.objects.filter(event_type="bots.stop_all").count() == 1
+
+
+def test_a_bot_never_ticks_twice_at_once(bot_trader, live_key):
+    bot = grid_bot(bot_trader, live_key)
+    assert bots_due() == [str(bot.pk)]
+    assert bots_due() == []  # dispatched once; not queued again while it waits
+    from trading.services.bots import _claim
+
+    assert _claim(bot.pk, "worker-a") is not None
+    assert _claim(bot.pk, "worker-b") is None
+    assert bot_tick(bot_id=bot.pk, worker="worker-b") is False
+
+
+def test_a_tick_retried_after_a_lost_worker_reuses_its_intents(bot_trader, live_key):
+    bot = tick(grid_bot(bot_trader, live_key))
+    first = set(OrderIntent.objects.filter(bot=bot).values_list("client_order_id", flat=True))
+    # The worker died after creating the intents but before storing the tick: the row still
+    # says tick 0, and its claim has run out.
+    Bot.objects.filter(pk=bot.pk).update(
+        tick_seq=0, state={}, claimed_until=timezone.now(), claimed_by="dead-worker"
+    )
+    bot = tick(bot, worker="new-worker")
+    again = set(OrderIntent.objects.filter(bot=bot).values_list("client_order_id", flat=True))
+    assert again == first
+    send_orders(bot)
+    assert PaperOrder.objects.count() == len(first) == 4
+
+
+def test_three_failed_ticks_put_the_bot_in_error_and_every_failure_is_logged(bot_trader, live_key):
+    bot = grid_bot(bot_trader, live_key)
+    live_key.status = "disabled"
+    live_key.save(update_fields=["status"])
+    for _ in range(3):
+        bot = tick(bot)
+    assert bot.status == Bot.Status.ERROR
+    errors = BotEvent.objects.filter(bot=bot, kind="error")
+    assert errors.count() == 3
+    assert "not active for trading" in errors.first().message
+    assert audited("bot.error", bot) == 1

@@ -1,0 +1,536 @@
+"""Bots: create, start, pause, stop, risk stop, stop everything, the kill switch, and ticks.
+
+A bot is a row. Beat's dispatcher (`bots_due`) hands due bot ids to workers; `bot_tick` claims
+the row with a conditional UPDATE (a lease), so a bot never ticks twice at once, and a lease
+left by a dead worker expires. Lifecycle changes are audited and written to the bot's log.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from accounts.selectors import user_has_mfa
+from accounts.services.audit import audit_record
+from trading.bots.engine import BotFailure, TickOutcome, tick_run
+from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade
+from trading.exchange import errors
+from trading.models import AccountLimits, Order, OrderIntent
+from trading.services.halt import trading_is_halted
+from trading.services.orders import OrderRefused, order_cancel
+from trading.services.transitions import intent_transition
+from trading.strategies import ParamError, strategy_build
+
+logger = logging.getLogger("trading.bots")
+RUN_PERMISSION = "accounts.run_bots"
+PAPER_EXCHANGE = "paper"
+MAX_FAILURES = 3
+St = Bot.Status
+S = OrderIntent.Status
+
+
+class BotRefused(Exception):
+    """The bot cannot do that; `reason` is for the user."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+def bot_event(bot: Bot, kind: str, message: str, *, level: str = "info", **data) -> BotEvent:
+    """Append one line to the bot's event log."""
+    return BotEvent.objects.create(
+        bot=bot, kind=kind, level=level, message=message[:500], data=data
+    )
+
+
+def bot_notify(*, bot: Bot, kind: str, title: str, body: str) -> None:
+    """Tell the bot's owner in-app (kinds: bot_error, risk_stop, kill_switch).
+
+    The event log always has the line; this adds an in-app notification where the accounts
+    app provides them (accounts.services.notifications.notify).
+    """
+    try:
+        from accounts.services.notifications import notify
+    except ImportError:
+        logger.info("bot notification", extra={"bot": str(bot.pk), "kind": kind, "title": title})
+        return
+    notify(
+        user=bot.user,
+        kind=kind,
+        title=title,
+        body=body,
+        link=reverse("trading:bot_detail", args=[bot.pk]),
+        dedupe_key=f"bot:{bot.pk}:{kind}:{bot.tick_seq}",
+    )
+
+
+def _audit(bot: Bot, event_type: str, *, actor=None, request=None, outcome=None, **detail) -> None:
+    audit_record(
+        event_type=event_type,
+        actor=actor,
+        request=request,
+        target=bot,
+        outcome=outcome or AuditEvent.Outcome.SUCCESS,
+        detail={
+            "name": bot.name,
+            "strategy": bot.strategy,
+            "symbol": bot.symbol,
+            "mode": bot.mode,
+            "key": str(bot.key_id),
+            **detail,
+        },
+    )
+
+
+def _require_permission(user) -> None:
+    if not user.has_perm(RUN_PERMISSION):
+        raise BotRefused("Your role can view bots but not run them.")
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def bot_create(
+    *,
+    user,
+    key,
+    name: str,
+    symbol: str,
+    strategy: str,
+    params: dict,
+    max_order_notional: Decimal,
+    daily_loss_limit: Decimal,
+    max_open_orders: int = 20,
+    max_position: Decimal | None = None,
+    max_position_unit: str = Bot.PositionUnit.QUOTE,
+    mode: str = Bot.Mode.DRY_RUN,
+    tick_interval_seconds: int = 10,
+    request=None,
+) -> Bot:
+    """Create a stopped bot after validating its strategy parameters and limits."""
+    _require_permission(user)
+    if key.user_id != user.pk:
+        raise BotRefused("This key does not belong to you.")
+    symbol = symbol.strip().upper()
+    try:
+        built = strategy_build(slug=strategy, symbol=symbol, params=params)
+    except ParamError as exc:
+        raise ValidationError(
+            {f"params.{k}" if k else "params": v for k, v in exc.errors.items()}
+        ) from None
+    except ValueError as exc:
+        raise ValidationError({"symbol": str(exc)}) from None
+    bot = Bot(
+        user=user,
+        key=key,
+        name=name.strip() or f"{built.name} {symbol}",
+        symbol=symbol,
+        strategy=strategy,
+        params=built.params_json(),
+        max_order_notional=max_order_notional,
+        daily_loss_limit=daily_loss_limit,
+        max_open_orders=max_open_orders,
+        max_position=max_position,
+        max_position_unit=max_position_unit,
+        mode=mode,
+        tick_interval_seconds=tick_interval_seconds,
+    )
+    bot.full_clean()
+    with transaction.atomic():
+        bot.save(force_insert=True)
+        _audit(bot, "bot.created", actor=user, request=request, params=bot.params)
+        bot_event(bot, "lifecycle", f"Created ({bot.get_mode_display().lower()}).")
+    return bot
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+
+def bot_live_requirements(*, bot: Bot, user) -> list[str]:
+    """What is missing before this bot may trade live (empty when nothing is)."""
+    key = bot.key
+    missing = []
+    if not user_has_mfa(user=user):
+        missing.append("Turn on two-factor authentication.")
+    if key.status != "active" or not key.scope_trade:
+        missing.append("Use a key that is active and has its trade scope on.")
+    if key.exchange != PAPER_EXCHANGE and not key.ip_whitelist:
+        missing.append("Give the key an IP whitelist (the paper exchange does not need one).")
+    return missing
+
+
+def bot_start(*, bot: Bot, actor, request=None, confirm_live: bool = False) -> Bot:
+    """Start (or resume) a bot; going live needs confirmation, 2FA and a trading key."""
+    _require_permission(actor)
+    if trading_is_halted():
+        raise BotRefused("Trading is halted by an administrator; bots cannot start.")
+    if bot.is_live:
+        missing = bot_live_requirements(bot=bot, user=actor)
+        if missing:
+            raise BotRefused("Before this bot can trade live: " + " ".join(missing))
+        if not confirm_live:
+            raise BotRefused("Confirm that this bot will send real orders with this key.")
+    now = timezone.now()
+    with transaction.atomic():
+        moved = (
+            Bot.objects.filter(pk=bot.pk)
+            .exclude(status=St.RUNNING)
+            .update(
+                status=St.RUNNING,
+                status_reason="",
+                next_tick_at=now,
+                dispatched_until=None,
+                consecutive_failures=0,
+                started_at=now,
+                updated_at=now,
+            )
+        )
+        if not moved:
+            return bot
+        previous = bot.status
+        bot.refresh_from_db()
+        _audit(bot, "bot.started", actor=actor, request=request, previous=previous)
+        bot_event(bot, "lifecycle", f"Started ({bot.get_mode_display().lower()}).")
+    return bot
+
+
+def bot_pause(*, bot: Bot, actor, request=None) -> Bot:
+    """Pause a running bot: no more ticks; its open orders stay where they are."""
+    _require_permission(actor)
+    with transaction.atomic():
+        if not Bot.objects.filter(pk=bot.pk, status=St.RUNNING).update(
+            status=St.PAUSED, status_reason="Paused by you.", updated_at=timezone.now()
+        ):
+            raise BotRefused("Only a running bot can be paused.")
+        bot.refresh_from_db()
+        _audit(bot, "bot.paused", actor=actor, request=request)
+        bot_event(bot, "lifecycle", "Paused; open orders were left in place.")
+    return bot
+
+
+def _halt(bot: Bot, *, status: str, reason: str) -> bool:
+    """Move the bot to a stopped state unless it is already there; True if it moved."""
+    moved = (
+        Bot.objects.filter(pk=bot.pk)
+        .exclude(status=status)
+        .update(
+            status=status, status_reason=reason[:300], next_tick_at=None, updated_at=timezone.now()
+        )
+    )
+    if moved:
+        bot.status, bot.status_reason, bot.next_tick_at = status, reason[:300], None
+    return bool(moved)
+
+
+def bot_stop(
+    *, bot: Bot, actor, request=None, cancel_orders: bool = True, reason: str = "Stopped by you."
+) -> Bot:
+    """Stop a bot; by default cancel its open orders (through the order path)."""
+    _require_permission(actor)
+    with transaction.atomic():
+        previous = bot.status
+        if _halt(bot, status=St.STOPPED, reason=reason):
+            _audit(
+                bot,
+                "bot.stopped",
+                actor=actor,
+                request=request,
+                previous=previous,
+                cancel_orders=cancel_orders,
+            )
+            suffix = " Cancelling its open orders." if cancel_orders else ""
+            bot_event(bot, "lifecycle", reason + suffix)
+    if cancel_orders:
+        bot_orders_cancel(bot=bot)
+    return bot
+
+
+def bot_risk_stop(*, bot: Bot, reason: str) -> None:
+    """Stop a bot that breached a risk limit, cancel its orders, audit and notify."""
+    with transaction.atomic():
+        if not _halt(bot, status=St.RISK_STOPPED, reason=reason):
+            return
+        _audit(bot, "bot.risk_stop", outcome=AuditEvent.Outcome.FAILURE, reason=reason)
+        bot_event(bot, "risk", f"Risk stop: {reason} Cancelling its open orders.", level="error")
+    bot_orders_cancel(bot=bot)
+    bot_notify(
+        bot=bot, kind="risk_stop", title=f"Bot “{bot.name}” stopped: daily loss limit", body=reason
+    )
+
+
+def bots_stop_all(*, user, request=None) -> int:
+    """The user's "Stop everything": stop every bot of theirs and cancel the bots' open orders."""
+    _require_permission(user)
+    bots = list(Bot.objects.filter(user=user).select_related("key", "user"))
+    audit_record(
+        event_type="bots.stop_all",
+        actor=user,
+        request=request,
+        target=user,
+        detail={"bots": len(bots)},
+    )
+    stopped = 0
+    for bot in bots:
+        if bot.status in (St.RUNNING, St.PAUSED):
+            bot_stop(bot=bot, actor=user, request=request, reason="Stopped by “Stop everything”.")
+            stopped += 1
+        else:
+            bot_orders_cancel(bot=bot)
+    return stopped
+
+
+def bots_kill_switch(*, actor=None, reason: str = "", user=None) -> int:
+    """The kill switch: stop every running or paused bot (of one user, or everyone's).
+
+    Their exchange orders are cancelled by the halt's own cancel-all per key; a dry-run
+    bot's simulated orders are cancelled here.
+    """
+    bots = Bot.objects.filter(status__in=(St.RUNNING, St.PAUSED)).select_related("key", "user")
+    if user is not None:
+        bots = bots.filter(user=user)
+    message = "Stopped by the kill switch" + (f": {reason}" if reason else ".")
+    count = 0
+    for bot in bots:
+        with transaction.atomic():
+            if not _halt(bot, status=St.STOPPED, reason=message):
+                continue
+            _audit(bot, "bot.kill_switch", actor=actor, reason=reason)
+            bot_event(bot, "risk", message, level="error")
+        if not bot.is_live:
+            bot_orders_cancel(bot=bot)
+        bot_notify(bot=bot, kind="kill_switch", title=f"Bot “{bot.name}” stopped", body=message)
+        count += 1
+    return count
+
+
+def bot_orders_cancel(*, bot: Bot) -> int:
+    """Cancel the bot's open orders: unsent intents at once, exchange orders via the order path."""
+    if not bot.is_live:
+        sim = Bot.objects.filter(pk=bot.pk).values_list("sim", flat=True).first() or {}
+        count = len(sim.get("orders") or {})
+        if count:
+            from trading.bots.dryrun import DryRunWallet
+
+            wallet = DryRunWallet(sim=sim, symbols=_symbols(bot), fee_rate=Decimal(0))
+            for order in wallet.open_orders():
+                wallet.cancel(order.ref)
+            Bot.objects.filter(pk=bot.pk).update(sim=wallet.to_json())
+            bot_event(bot, "order", f"Cancelled {count} simulated orders.")
+        return count
+    cancelled = 0
+    for intent in OrderIntent.objects.filter(bot=bot, kind=OrderIntent.Kind.PLACE, status=S.NEW):
+        cancelled += intent_transition(
+            intent,
+            to=S.CANCELED,
+            frm=(S.NEW,),
+            fields={"reject_reason": "The bot was stopped before this order was sent."},
+            detail={"bot": str(bot.pk)},
+        )
+    pending_cancel = OrderIntent.objects.filter(
+        kind=OrderIntent.Kind.CANCEL, status__in=(S.NEW, S.SUBMITTING)
+    ).values("target_order_id")
+    orders = Order.objects.filter(intent__bot=bot, status=Order.Status.OPEN).exclude(
+        pk__in=pending_cancel
+    )
+    for order in orders.select_related("key"):
+        try:
+            order_cancel(user=bot.user, order=order, bot=bot)
+            cancelled += 1
+        except OrderRefused as exc:
+            bot_event(bot, "error", f"Could not cancel an order: {exc.reason}", level="error")
+    if cancelled:
+        bot_event(bot, "order", f"Cancelling {cancelled} open orders.")
+    return cancelled
+
+
+def _symbols(bot: Bot) -> list[str]:
+    try:
+        return strategy_build(slug=bot.strategy, symbol=bot.symbol, params=bot.params).symbols()
+    except ValueError:
+        return [bot.symbol]
+
+
+# --- dispatch and ticks -----------------------------------------------------------------------
+
+
+def bots_due(*, limit: int = 5000) -> list[str]:
+    """Return the ids of running bots whose tick is due, marking them dispatched.
+
+    The mark keeps the next dispatch (a second later) from queueing the same bot again while
+    its tick waits in the queue; it expires, so a lost message is dispatched again.
+    """
+    now = timezone.now()
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    undispatched = Q(dispatched_until__isnull=True) | Q(dispatched_until__lt=now)
+    ids = list(
+        Bot.objects.filter(status=St.RUNNING, next_tick_at__lte=now)
+        .filter(free & undispatched)
+        .order_by("next_tick_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    until = now + timedelta(seconds=settings.BOTS_DISPATCH_TTL_SECONDS)
+    for start in range(0, len(ids), 500):
+        Bot.objects.filter(pk__in=ids[start : start + 500]).update(dispatched_until=until)
+    return [str(pk) for pk in ids]
+
+
+def _claim(bot_id, worker: str) -> Bot | None:
+    now = timezone.now()
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    # The compare-and-set that keeps a bot from ticking twice at once.
+    claimed = (
+        Bot.objects.filter(pk=bot_id, status=St.RUNNING, next_tick_at__lte=now)
+        .filter(free)
+        .update(
+            claimed_until=now + timedelta(seconds=settings.BOTS_TICK_LEASE_SECONDS),
+            claimed_by=worker[:200],
+            dispatched_until=None,
+        )
+    )
+    if claimed != 1:
+        return None
+    return (
+        Bot.objects.select_related("key", "user")
+        .defer("key__api_key", "key__secret", "key__passphrase")
+        .get(pk=bot_id)
+    )
+
+
+def bot_tick(*, bot_id, worker: str = "") -> bool:
+    """Claim a due bot and run one tick; return False when it was not due or already claimed."""
+    bot = _claim(bot_id, worker)
+    if bot is None:
+        return False
+    now = timezone.now()
+    seq = bot.tick_seq + 1
+    lateness_ms = int((now - bot.next_tick_at).total_seconds() * 1000)
+    halted = _halt_reason(bot)
+    if halted:
+        _release(bot, worker)
+        bots_kill_switch(reason=halted, user=bot.user)
+        return True
+    try:
+        outcome = tick_run(bot, seq=seq, now=now)
+    except Exception as exc:  # a bot never fails silently: every failure is in its log
+        _failed(bot, worker, exc, now=now)
+        return True
+    _store(bot, worker, outcome, seq=seq, now=now, lateness_ms=lateness_ms)
+    if outcome.risk_stop:
+        bot_risk_stop(bot=bot, reason=outcome.risk_stop)
+    else:
+        _cancel_if_stopped_meanwhile(bot)
+    return True
+
+
+def _halt_reason(bot: Bot) -> str:
+    if trading_is_halted():
+        return "trading is halted by an administrator"
+    if AccountLimits.objects.filter(user_id=bot.user_id, trading_halted=True).exists():
+        return "trading is halted for this account by an administrator"
+    return ""
+
+
+def _next_tick(bot: Bot, now):
+    # Keep the cadence (lateness does not accumulate) but never schedule in the past.
+    step = timedelta(seconds=bot.tick_interval_seconds)
+    scheduled = bot.next_tick_at + step
+    return scheduled if scheduled > now else now + step
+
+
+def _store(bot: Bot, worker: str, out: TickOutcome, *, seq: int, now, lateness_ms: int) -> None:
+    book = out.book
+    total = book.realized + out.unrealized - book.fees
+    day_start = bot.pnl_day_start if bot.pnl_day == now.date() else bot.total_pnl
+    fields = {
+        "state": out.state,
+        "book": book.to_json(),
+        "realized_pnl": book.realized,
+        "fees_quote": book.fees,
+        "unrealized_pnl": out.unrealized,
+        "pnl_day": now.date(),
+        "pnl_day_start": day_start,
+        "tick_seq": seq,
+        "consecutive_failures": 0,
+        "last_tick_at": now,
+        "last_tick_lateness_ms": lateness_ms,
+        "next_tick_at": _next_tick(bot, now),
+        "claimed_until": None,
+        "claimed_by": "",
+        "updated_at": now,
+    }
+    if out.sim is not None:
+        fields["sim"] = out.sim
+    with transaction.atomic():
+        # Only the claimant stores: a tick that outlived its lease is discarded.
+        if not Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200]).update(**fields):
+            logger.warning("bot tick lost its claim", extra={"bot": str(bot.pk), "seq": seq})
+            return
+        BotTrade.objects.bulk_create(out.trades)
+        BotEvent.objects.bulk_create(out.events)
+        if bot.last_tick_at is None or out.trades or bot.last_tick_at.minute != now.minute:
+            BotSnapshot.objects.create(
+                bot=bot,
+                ts=now,
+                total_pnl=total,
+                realized_pnl=book.realized,
+                unrealized_pnl=out.unrealized,
+                fees_quote=book.fees,
+                price=out.prices.get(bot.symbol),
+            )
+    for name, value in fields.items():
+        setattr(bot, name, value)
+
+
+def _release(bot: Bot, worker: str) -> None:
+    Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200]).update(claimed_until=None, claimed_by="")
+
+
+def _failure_message(exc: Exception) -> str:
+    if isinstance(exc, BotFailure):
+        return str(exc)
+    if isinstance(exc, errors.ExchangeError):
+        return f"The exchange call failed: {exc.user_message}"
+    return f"The tick failed unexpectedly ({type(exc).__name__}); see the worker log."
+
+
+def _failed(bot: Bot, worker: str, exc: Exception, *, now) -> None:
+    message = _failure_message(exc)
+    if not isinstance(exc, BotFailure | errors.ExchangeError):
+        logger.exception("bot tick failed", extra={"bot": str(bot.pk)})
+    failures = bot.consecutive_failures + 1
+    backoff = timedelta(seconds=min(bot.tick_interval_seconds * failures, 300))
+    with transaction.atomic():
+        Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200]).update(
+            consecutive_failures=failures,
+            next_tick_at=now + backoff,
+            claimed_until=None,
+            claimed_by="",
+            updated_at=now,
+        )
+        bot_event(bot, "error", message, level="error", failures=failures)
+        if failures < MAX_FAILURES:
+            return
+        _halt(bot, status=St.ERROR, reason=f"{MAX_FAILURES} ticks failed in a row: {message}")
+        _audit(bot, "bot.error", outcome=AuditEvent.Outcome.FAILURE, reason=message)
+        bot_event(
+            bot, "lifecycle", f"Stopped after {MAX_FAILURES} failed ticks in a row.", level="error"
+        )
+    bot_notify(bot=bot, kind="bot_error", title=f"Bot “{bot.name}” stopped on errors", body=message)
+
+
+def _cancel_if_stopped_meanwhile(bot: Bot) -> None:
+    # The owner may have stopped the bot while this tick placed orders: cancel those too.
+    status = Bot.objects.filter(pk=bot.pk).values_list("status", flat=True).first()
+    if status in (St.STOPPED, St.RISK_STOPPED, St.ERROR):
+        bot.refresh_from_db(fields=["status", "sim"])
+        bot_orders_cancel(bot=bot)
