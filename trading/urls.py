@@ -56,3 +56,11 @@ urlpatterns += [
     path("backtests/sweeps/<uuid:id>/status/", sweeps.sweep_status, name="sweep_status"),
     path("backtests/sweeps/<uuid:id>/cancel/", sweeps.sweep_cancel, name="sweep_cancel"),
 ]
+
+# --- backtests and bots ---------------------------------------------------------------------
+from trading.views import backtest_bots  # noqa: E402
+
+urlpatterns += [
+    path("backtests/<uuid:id>/bot/", backtest_bots.backtest_bot_create, name="backtest_bot_create"),
+    path("bots/<uuid:id>/vs-backtest/", backtest_bots.bot_vs_backtest, name="bot_vs_backtest"),
+]

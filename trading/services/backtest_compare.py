@@ -7,16 +7,27 @@ bot made, or one only the backtest made.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trading.backtest import BacktestConfig, CandleArrays, backtest_run
+from django.utils import timezone
+
+from trading.backtest import (
+    BacktestConfig,
+    BrokerConfig,
+    CandleArrays,
+    backtest_run,
+    candles_load,
+    candles_series_info,
+)
 from trading.backtest.candles import timeframe_ms
 from trading.exchange.types import to_ms
 from trading.strategies import strategy_build
+from trading.strategies.types import split_symbol
 
 ZERO = Decimal(0)
 
@@ -95,6 +106,10 @@ def _row(live: FillPoint | None, sim: FillPoint | None) -> dict[str, Any]:
         "live": live.as_json() if live else None,
         "backtest": sim.as_json() if sim else None,
         "status": "both" if live and sim else ("live only" if live else "backtest only"),
+        "price_diff": None,
+        "price_diff_pct": None,
+        "amount_diff": None,
+        "delay_s": None,
     }
     if live and sim:
         diff = live.price - sim.price
@@ -114,10 +129,12 @@ def backtest_compare_fills(
     config: BacktestConfig,
     symbol: str,
     tolerance_bars: int = 2,
+    from_ms: int | None = None,
 ) -> dict[str, Any]:
     """Replay the strategy over `candles` and align its fills with the actual `fills`.
 
-    `candles` should cover the period the bot ran; `config` holds what it started with.
+    `candles` should cover the period the bot ran (plus the strategy's warm-up before
+    `from_ms`, whose simulated fills are left out); `config` holds what it started with.
     Returns {"rows": [...], "matched", "live_only", "backtest_only", "summary"}.
     """
     built = strategy_build(slug=strategy, symbol=symbol, params=params)
@@ -131,6 +148,7 @@ def backtest_compare_fills(
             fee=sim.fill.fee,
         )
         for sim in result.fills
+        if from_ms is None or int(result.time[sim.bar]) >= from_ms
     ]
     live = [fill_point(fill) for fill in fills]
     tolerance = tolerance_bars * timeframe_ms(result.timeframe)
@@ -143,3 +161,61 @@ def backtest_compare_fills(
         "backtest_only": len(rows) - counts["both"] - counts["live only"],
         "summary": result.summary(),
     }
+
+
+# --- a bot's report ---------------------------------------------------------------------------
+
+
+def _series_for(bot, strategy) -> tuple[str, dict] | None:
+    """The stored candles to replay a bot on: its strategy's timeframe, else minutes."""
+    for timeframe in dict.fromkeys((strategy.timeframe, "1m")):
+        info = candles_series_info(
+            exchange=bot.key.exchange, symbol=bot.symbol, timeframe=timeframe
+        )
+        if info and info.get("count"):
+            return timeframe, info
+    return None
+
+
+def bot_backtest_report(
+    *, bot, starting_cash: Decimal, fee_rate: Decimal, now_ms: int | None = None
+) -> dict[str, Any]:
+    """A bot's own fills since it started next to the engine's over the same period.
+
+    Returns {"missing": {exchange, symbol, timeframe, days}} when no candles are stored yet.
+    """
+    strategy = strategy_build(slug=bot.strategy, symbol=bot.symbol, params=bot.params)
+    trades = list(bot.trades.order_by("ts", "id"))
+    start = bot.started_at or (trades[0].ts if trades else bot.created_at)
+    start_ms = to_ms(start)
+    end_ms = now_ms if now_ms is not None else to_ms(timezone.now())
+    found = _series_for(bot, strategy)
+    if found is None:
+        days = max(1, math.ceil((end_ms - start_ms) / 86_400_000) + 1)
+        missing = {"exchange": bot.key.exchange, "symbol": bot.symbol, "days": days}
+        return {"missing": {**missing, "timeframe": strategy.timeframe}}
+    timeframe, _ = found
+    warmup = strategy.lookback() * timeframe_ms(strategy.timeframe)
+    candles = candles_load(
+        exchange=bot.key.exchange,
+        symbol=bot.symbol,
+        timeframe=timeframe,
+        since_ms=start_ms - warmup,
+        until_ms=end_ms,
+    )
+    _, quote = split_symbol(bot.symbol)
+    config = BacktestConfig(initial={quote: starting_cash}, broker=BrokerConfig(fee_rate=fee_rate))
+    fills = [
+        {"time": t.ts, "side": t.side, "price": t.price, "amount": t.amount, "fee": t.fee}
+        for t in trades
+    ]
+    report = backtest_compare_fills(
+        fills=fills,
+        candles=candles,
+        strategy=bot.strategy,
+        params=bot.params,
+        config=config,
+        symbol=bot.symbol,
+        from_ms=start_ms,
+    )
+    return {**report, "timeframe": timeframe, "since_ms": start_ms, "until_ms": end_ms}

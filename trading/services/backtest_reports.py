@@ -5,12 +5,10 @@ Pure functions of stored rows and candles (no writes), kept apart from the job s
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from trading.backtest import candles_load, candles_resample
 from trading.backtest_models import BacktestRun, SweepRun
@@ -239,24 +237,3 @@ def sweep_table(rows: list[dict], params: list[str]) -> list[dict]:
         }
         for row in rows
     ]
-
-
-# --- bots -----------------------------------------------------------------------------------
-
-
-def bot_prefill_query(run: BacktestRun) -> str:
-    """Query string for the bot-create page: the run's strategy and parameters, dry-run mode.
-
-    `params` is the JSON object the run used (Decimals as strings), validated again by the
-    bot form through the strategy's own schema.
-    """
-    return urlencode(
-        {
-            "strategy": run.strategy,
-            "symbol": run.symbol,
-            "exchange": run.exchange,
-            "mode": "dry_run",
-            "params": json.dumps(run.params, sort_keys=True),
-            "from_backtest": str(run.pk),
-        }
-    )

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from trading.forms_backtests import BacktestSetupForm
@@ -23,7 +23,6 @@ from trading.selectors_backtests import (
     sweeps_for_user,
 )
 from trading.services.backtest_reports import (
-    bot_prefill_query,
     compare_chart_data,
     comparison_rows,
     run_chart_data,
@@ -31,6 +30,7 @@ from trading.services.backtest_reports import (
     trades_display,
 )
 from trading.services.backtests import backtest_create
+from trading.services.bots import RUN_PERMISSION
 from trading.services.jobs import job_cancel
 from trading.strategies import strategy_registry
 from trading.strategies.forms import StrategyParamsForm
@@ -105,13 +105,6 @@ def backtest_new(request):
     return render(request, "trading/backtest_new.html", context)
 
 
-def _bot_create_url(run) -> str | None:
-    try:
-        return f"{reverse('trading:bot_create')}?{bot_prefill_query(run)}"
-    except NoReverseMatch:
-        return None  # bots are not part of this build
-
-
 @login_required
 @require_GET
 def backtest_detail(request, id):
@@ -124,7 +117,7 @@ def backtest_detail(request, id):
         "trades": trades_display(result.get("trades", [])),
         "trades_total": result.get("trades_total", 0),
         "strategy_name": getattr(strategy_registry.get(run.strategy), "name", run.strategy),
-        "bot_create_url": _bot_create_url(run) if run.status == run.Status.DONE else None,
+        "can_run_bots": request.user.has_perm(RUN_PERMISSION),
     }
     return render(request, "trading/backtest_detail.html", context)
 
