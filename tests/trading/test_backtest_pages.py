@@ -73,8 +73,8 @@ def test_a_viewer_queues_a_backtest_and_the_worker_task_fills_in_its_results(
     assert "Exposure" in page and "Fees paid" in page
     assert f"{summary['trades']:,}" in page
     assert page.count('<td class="nowrap">') == 2 * min(summary["trades"], 5000)
-    assert "Create bot from this backtest" not in page  # no bots in this build: said so
-    assert "needs the bots feature" in page
+    assert "Create bot from this backtest" not in page  # a viewer cannot run bots: said so
+    assert "Your role can backtest but not run bots." in page
 
 
 def test_the_chart_endpoint_serves_equity_candles_and_trade_markers(client, viewer, candles):
