@@ -38,9 +38,9 @@ def backtest_get_for_user(*, user, id, request=None, heavy: bool = True) -> Back
     return _get_for_user(BacktestRun, user=user, id=id, request=request, heavy=heavy)
 
 
-def sweep_get_for_user(*, user, id, request=None) -> SweepRun:
+def sweep_get_for_user(*, user, id, request=None, heavy: bool = True) -> SweepRun:
     """Return one of the user's sweeps; 404 (and an audit row) for anyone else's."""
-    return _get_for_user(SweepRun, user=user, id=id, request=request)
+    return _get_for_user(SweepRun, user=user, id=id, request=request, heavy=heavy)
 
 
 def candle_download_get_for_user(*, user, id, request=None) -> CandleDownload:

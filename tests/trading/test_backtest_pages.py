@@ -151,3 +151,22 @@ def test_a_backtest_of_a_period_without_candles_fails_with_a_message(viewer, can
         viewer, since=datetime(2025, 1, 1, tzinfo=UTC), until=datetime(2025, 1, 2, tzinfo=UTC)
     )
     assert (run.status, run.error) == ("failed", "No candles in the chosen period.")
+
+
+def test_a_run_whose_worker_died_is_failed_after_the_time_limit(viewer, candles):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from trading.tasks_backtest import backtest_jobs_expire_task
+
+    dead, alive = (backtest_create(user=viewer, **run_kwargs()) for _ in range(2))
+    BacktestRun.objects.filter(pk=dead.pk).update(
+        status="running", started_at=timezone.now() - timedelta(hours=1)
+    )
+    BacktestRun.objects.filter(pk=alive.pk).update(status="running", started_at=timezone.now())
+    assert backtest_jobs_expire_task() == 1
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.status, alive.status) == ("failed", "running")
+    assert "worker running this job stopped" in dead.error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+
 from trading.backtest.candles import CandleArrays
 from trading.backtest.engine import (
     BacktestConfig,
@@ -16,6 +18,16 @@ from trading.backtest.engine import (
 from trading.backtest.kernels import KERNELS
 from trading.backtest.results import BacktestResult, result_build
 from trading.strategies.base import Strategy
+
+# Python's default decimal context, spelled out. ccxt sets the calling thread's rounding to
+# ROUND_HALF_UP (and traps Underflow) whenever it formats an amount, so without this a
+# backtest in a worker that has talked to an exchange would round differently from the same
+# backtest in a fresh process (a sweep's pool) and its results would depend on what ran before.
+BACKTEST_DECIMAL_CONTEXT = decimal.Context(
+    prec=28,
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
 
 
 def backtest_run(
@@ -33,6 +45,11 @@ def backtest_run(
     ignore; "auto" uses a vectorised kernel when the strategy has one, else "events".
     All three give the same fills.
     """
+    with decimal.localcontext(BACKTEST_DECIMAL_CONTEXT):
+        return _run(strategy, candles, config, mode, progress, cancelled)
+
+
+def _run(strategy, candles, config, mode, progress, cancelled) -> BacktestResult:
     check_runnable(strategy, config)
     candles = prepare_candles(strategy, candles)
     if len(candles) == 0:

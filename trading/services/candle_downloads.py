@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -230,6 +231,10 @@ def candle_download_execute(
         return download
     except errors.ExchangeError as exc:
         job_finish(job=download, status=S.FAILED, error=exc.user_message)
+        return download
+    except SoftTimeLimitExceeded:
+        message = "The download hit the worker's time limit; what it fetched is kept: run it again."
+        job_finish(job=download, status=S.FAILED, error=message)
         return download
     except Exception:
         logger.exception("candle download failed", extra={"download": str(download.pk)})

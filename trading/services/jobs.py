@@ -8,6 +8,7 @@ cancel flag read at most a few times a second, whatever the engine's callback ra
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -94,3 +95,21 @@ def job_cancel(*, job: Job, user, request=None) -> bool:
 def job_queue_allowed(*, model: type[Job], user, limit: int) -> bool:
     """True while the user has fewer than `limit` unfinished jobs of this kind."""
     return model.objects.filter(user=user, status__in=Job.UNFINISHED).count() < limit
+
+
+def jobs_expire(*, limits: dict[type[Job], int], now=None) -> int:
+    """Fail jobs left running past their task's hard time limit (their worker died).
+
+    `limits` maps a job model to seconds; a minute of grace covers clock differences.
+    """
+    now = now or timezone.now()
+    expired = 0
+    for model, seconds in limits.items():
+        expired += model.objects.filter(
+            status=S.RUNNING, started_at__lt=now - timedelta(seconds=seconds + 60)
+        ).update(
+            status=S.FAILED,
+            finished_at=now,
+            error="The worker running this job stopped before it finished: start it again.",
+        )
+    return expired

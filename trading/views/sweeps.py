@@ -88,7 +88,7 @@ def sweep_detail(request, id):
 @require_GET
 def sweep_status(request, id):
     """The sweep's progress, polled by the page."""
-    sweep = sweep_get_for_user(user=request.user, id=id, request=request)
+    sweep = sweep_get_for_user(user=request.user, id=id, request=request, heavy=False)
     cancel_url = reverse("trading:sweep_cancel", args=[sweep.id])
     return job_status_response(request, sweep, cancel_url=cancel_url, noun="sweep")
 
@@ -97,7 +97,7 @@ def sweep_status(request, id):
 @require_POST
 def sweep_cancel(request, id):
     """Stop a queued or running sweep."""
-    sweep = sweep_get_for_user(user=request.user, id=id, request=request)
+    sweep = sweep_get_for_user(user=request.user, id=id, request=request, heavy=False)
     return cancel_response(
         request, sweep, redirect_to=reverse("trading:sweep_detail", args=[sweep.id]), noun="sweep"
     )
