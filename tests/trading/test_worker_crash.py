@@ -34,13 +34,15 @@ order_submit_task.delay(sys.argv[1])
 
 
 def database_url() -> str:
+    """The test database as a URL for the worker subprocess (SQLite file or PostgreSQL)."""
+    from urllib.parse import quote
+
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
+    user, password = quote(db["USER"] or ""), quote(db["PASSWORD"] or "")
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{user}:{password}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from accounts.services.keys import (
 from accounts.validators import WITHDRAW_CONFIRMATION_PHRASE
 from trading.exchange.catalog import credential_map, exchange_choices
 from trading.forms import KeyConnectForm, KeyDisableForm, KeyEditForm
+from trading.tasks import account_sync_task, key_verify_task
 
 _CREDENTIALS = ("api_key", "secret", "passphrase")
 GET_POST = require_http_methods(["GET", "POST"])
@@ -50,7 +51,14 @@ def key_connect_view(request):
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, f"Connected “{key.label}” ({key.fingerprint}).")
+            # The worker checks the key with its exchange, then reads its account.
+            key_verify_task.delay_on_commit(str(key.pk))
+            account_sync_task.delay_on_commit(str(key.pk))
+            messages.success(
+                request,
+                f"Connected “{key.label}” ({key.fingerprint}). keytrade is checking it with "
+                "the exchange.",
+            )
             return redirect("trading:key_detail", id=key.id)
     context = {
         "form": form,
