@@ -23,7 +23,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
     # Bots are rows: this hands every due bot's id to the workers (a claim stops double ticks).
     "trading-bots-dispatch": {
         "task": "trading.tasks.bots_dispatch_task",
-        "schedule": float(os.environ.get("BOTS_DISPATCH_INTERVAL_SECONDS", "1")),
+        "schedule": 1.0,
         "options": {"expires": 5},
     },
     "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},

@@ -398,6 +398,8 @@ def _claim(bot_id, worker: str) -> Bot | None:
         )
     )
     if claimed != 1:
+        # Not due (or someone else's): free the dispatch mark so beat queues it when it is due.
+        Bot.objects.filter(pk=bot_id, dispatched_until__isnull=False).update(dispatched_until=None)
         return None
     return (
         Bot.objects.select_related("key", "user")
