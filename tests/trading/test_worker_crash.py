@@ -59,6 +59,7 @@ def worker_env(tmp_path, paper_url):
     )
     (tmp_path / "broker").mkdir()
     (tmp_path / "broker-processed").mkdir()
+    (tmp_path / "broker-control").mkdir()
     return env
 
 
