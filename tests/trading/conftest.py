@@ -12,6 +12,14 @@ from trading.exchange.connect import forget_clients
 
 
 @pytest.fixture(autouse=True)
+def _fresh_halt_memo():
+    # Bots read the halt flags at most once a second per process; tests start from the DB.
+    from trading.services.bots import halts_forget
+
+    halts_forget()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_clients():
     # ccxt instances are cached per thread; a test must not inherit another test's client.
     forget_clients()

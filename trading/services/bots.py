@@ -8,6 +8,7 @@ left by a dead worker expires. Lifecycle changes are audited and written to the 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -34,6 +35,15 @@ logger = logging.getLogger("trading.bots")
 RUN_PERMISSION = "accounts.run_bots"
 PAPER_EXCHANGE = "paper"
 MAX_FAILURES = 3
+_TICK_KEY_FIELDS = (
+    "key__id",
+    "key__user_id",
+    "key__exchange",
+    "key__label",
+    "key__status",
+    "key__scope_read",
+    "key__scope_trade",
+)
 St = Bot.Status
 S = OrderIntent.Status
 
@@ -298,6 +308,7 @@ def bots_kill_switch(*, actor=None, reason: str = "", user=None) -> int:
     bots = Bot.objects.filter(status__in=(St.RUNNING, St.PAUSED)).select_related("key", "user")
     if user is not None:
         bots = bots.filter(user=user)
+    halts_forget()
     message = "Stopped by the kill switch" + (f": {reason}" if reason else ".")
     count = 0
     for bot in bots:
@@ -401,11 +412,10 @@ def _claim(bot_id, worker: str) -> Bot | None:
         # Not due (or someone else's): free the dispatch mark so beat queues it when it is due.
         Bot.objects.filter(pk=bot_id, dispatched_until__isnull=False).update(dispatched_until=None)
         return None
-    return (
-        Bot.objects.select_related("key", "user")
-        .defer("key__api_key", "key__secret", "key__passphrase")
-        .get(pk=bot_id)
-    )
+    # Only the key columns a tick reads: selecting every key and user column costs more
+    # than the rest of a dry-run tick.
+    bot_fields = [f.attname for f in Bot._meta.concrete_fields]
+    return Bot.objects.select_related("key").only(*bot_fields, *_TICK_KEY_FIELDS).get(pk=bot_id)
 
 
 def bot_tick(*, bot_id, worker: str = "") -> bool:
@@ -426,18 +436,38 @@ def bot_tick(*, bot_id, worker: str = "") -> bool:
     except Exception as exc:  # a bot never fails silently: every failure is in its log
         _failed(bot, worker, exc, now=now)
         return True
-    _store(bot, worker, outcome, seq=seq, now=now, lateness_ms=lateness_ms)
+    stopped_meanwhile = _store(bot, worker, outcome, seq=seq, now=now, lateness_ms=lateness_ms)
     if outcome.risk_stop:
         bot_risk_stop(bot=bot, reason=outcome.risk_stop)
-    else:
-        _cancel_if_stopped_meanwhile(bot)
+    elif stopped_meanwhile:
+        # The owner stopped the bot while this tick placed orders: cancel those too.
+        bot.refresh_from_db(fields=["status", "sim"])
+        bot_orders_cancel(bot=bot)
     return True
 
 
+_halts = {"at": -1.0, "global": False, "users": frozenset()}
+
+
+def halts_forget() -> None:
+    """Drop this process's memo of the halt flags (after a change, and between tests)."""
+    _halts["at"] = -1.0
+
+
 def _halt_reason(bot: Bot) -> str:
-    if trading_is_halted():
+    # Read at most once a second per process: a thousand ticks a second must not mean two
+    # thousand halt queries. Nothing is lost in that second: the order path checks the halt
+    # again before anything is sent, and switching the halt on stops the bots at once.
+    now = time.monotonic()
+    if now - _halts["at"] >= 1.0:
+        _halts["global"] = trading_is_halted()
+        _halts["users"] = frozenset(
+            AccountLimits.objects.filter(trading_halted=True).values_list("user_id", flat=True)
+        )
+        _halts["at"] = now
+    if _halts["global"]:
         return "trading is halted by an administrator"
-    if AccountLimits.objects.filter(user_id=bot.user_id, trading_halted=True).exists():
+    if bot.user_id in _halts["users"]:
         return "trading is halted for this account by an administrator"
     return ""
 
@@ -449,7 +479,8 @@ def _next_tick(bot: Bot, now):
     return scheduled if scheduled > now else now + step
 
 
-def _store(bot: Bot, worker: str, out: TickOutcome, *, seq: int, now, lateness_ms: int) -> None:
+def _store(bot: Bot, worker: str, out: TickOutcome, *, seq: int, now, lateness_ms: int) -> bool:
+    """Store a tick's outcome; return True if the bot was stopped while the tick ran."""
     book = out.book
     total = book.realized + out.unrealized - book.fees
     day_start = bot.pnl_day_start if bot.pnl_day == now.date() else bot.total_pnl
@@ -472,11 +503,16 @@ def _store(bot: Bot, worker: str, out: TickOutcome, *, seq: int, now, lateness_m
     }
     if out.sim is not None:
         fields["sim"] = out.sim
+    mine = Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200])
     with transaction.atomic():
-        # Only the claimant stores: a tick that outlived its lease is discarded.
-        if not Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200]).update(**fields):
-            logger.warning("bot tick lost its claim", extra={"bot": str(bot.pk), "seq": seq})
-            return
+        # Only the claimant stores: a tick that outlived its lease is discarded. The status
+        # condition spots, in the same query, an owner who stopped the bot during the tick.
+        stopped_meanwhile = False
+        if not mine.filter(status__in=(St.RUNNING, St.PAUSED)).update(**fields):
+            if not mine.update(**fields):
+                logger.warning("bot tick lost its claim", extra={"bot": str(bot.pk), "seq": seq})
+                return False
+            stopped_meanwhile = True
         BotTrade.objects.bulk_create(out.trades)
         BotEvent.objects.bulk_create(out.events)
         if bot.last_tick_at is None or out.trades or bot.last_tick_at.minute != now.minute:
@@ -491,6 +527,7 @@ def _store(bot: Bot, worker: str, out: TickOutcome, *, seq: int, now, lateness_m
             )
     for name, value in fields.items():
         setattr(bot, name, value)
+    return stopped_meanwhile
 
 
 def _release(bot: Bot, worker: str) -> None:
@@ -528,11 +565,3 @@ def _failed(bot: Bot, worker: str, exc: Exception, *, now) -> None:
             bot, "lifecycle", f"Stopped after {MAX_FAILURES} failed ticks in a row.", level="error"
         )
     bot_notify(bot=bot, kind="bot_error", title=f"Bot “{bot.name}” stopped on errors", body=message)
-
-
-def _cancel_if_stopped_meanwhile(bot: Bot) -> None:
-    # The owner may have stopped the bot while this tick placed orders: cancel those too.
-    status = Bot.objects.filter(pk=bot.pk).values_list("status", flat=True).first()
-    if status in (St.STOPPED, St.RISK_STOPPED, St.ERROR):
-        bot.refresh_from_db(fields=["status", "sim"])
-        bot_orders_cancel(bot=bot)
