@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keytrade.settings")
 
@@ -25,6 +26,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "trading.tasks.bots_dispatch_task",
         "schedule": 1.0,
         "options": {"expires": 5},
+    },
+    # Key-rotation reminders (7 days before, on the day, weekly while overdue), once a day.
+    "accounts-key-reminders": {
+        "task": "accounts.tasks.key_reminders_task",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 6 * 3600},
     },
     "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},
     "paper-evaluate-resting-orders": {

@@ -110,6 +110,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+    # Opening a SQLite connection (with its PRAGMAs) costs milliseconds per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -207,6 +209,13 @@ PAPER_TEST_CONTROLS = env.bool("PAPER_TEST_CONTROLS", default=DEBUG or TESTING)
 # Read the client address from X-Forwarded-For (for IP whitelists) only behind a trusted proxy.
 PAPER_TRUSTED_PROXY = env.bool("PAPER_TRUSTED_PROXY", default=False)
 # Request weight per minute per IP and per key, new orders per 10 s per account (Binance x10).
+# Rate-limit counters: shared Redis when configured, else per-process memory (the file
+# cache costs a file rename per request, which would dominate the exchange's latency).
+CACHES["paper"] = (
+    CACHES["default"]
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paper"}
+)
 PAPER_RATE_LIMITS = {
     "ip_weight_per_minute": env.int("PAPER_IP_WEIGHT_PER_MINUTE", default=60000),
     "key_weight_per_minute": env.int("PAPER_KEY_WEIGHT_PER_MINUTE", default=60000),
@@ -247,6 +256,13 @@ MFA_TOTP_ISSUER = "keytrade"
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="keytrade <keytrade@localhost>")
+
+# --- Notifications -----------------------------------------------------------------------------
+# Links in emails and webhook payloads are made absolute with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Outgoing webhooks may not reach loopback/private/link-local addresses unless this is on.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 
 # --- Security (production = DEBUG off) ---------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -12,14 +12,22 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.cache import caches
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
 from django.utils import timezone
 
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         pass
+
+    def handle_one_request(self):
+        super().handle_one_request()
+        # A keep-alive connection must not pin a database session between requests:
+        # the test's flush (TRUNCATE) and the test database's teardown wait for it.
+        connections.close_all()
 
 
 class PaperTestServer(ThreadedWSGIServer):
@@ -57,6 +65,7 @@ def paper_url(paper_server, transactional_db):
     from paper.services.controls import controls_reset
 
     controls_reset()
+    caches["paper"].clear()  # rate-limit counters
     return paper_server
 
 

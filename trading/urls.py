@@ -17,6 +17,8 @@ urlpatterns = [
     path("bots/<uuid:id>/start/", bots.bot_start_view, name="bot_start"),
     path("bots/<uuid:id>/pause/", bots.bot_pause_view, name="bot_pause"),
     path("bots/<uuid:id>/stop/", bots.bot_stop_view, name="bot_stop"),
+    path("keys/<uuid:id>/rotate/", keys.key_rotate_view, name="key_rotate"),
+    path("keys/<uuid:id>/snooze/", keys.key_snooze_view, name="key_snooze"),
 ]
 
 # --- backtesting: candles, runs, comparisons, sweeps ---------------------------------------

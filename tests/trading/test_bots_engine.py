@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Notification
 from paper.models import PaperOrder
 from paper.services.controls import price_set
 from tests.paper.helpers import pin_market
@@ -61,6 +61,9 @@ def test_a_daily_loss_stops_the_bot_and_cancels_its_orders_on_the_exchange(bot_t
     send_orders(bot)  # the queued cancellations reach the exchange
     assert not open_on_exchange().exists()
     assert audited("bot.risk_stop", bot) == 1
+    assert Notification.objects.get(user=bot_trader, kind="risk_stop").link.endswith(
+        f"/bots/{bot.pk}/"
+    )
     assert BotEvent.objects.filter(bot=bot, kind="risk", level="error").exists()
     Bot.objects.filter(pk=bot.pk).update(next_tick_at=timezone.now())
     assert bot_tick(bot_id=bot.pk) is False  # a stopped bot does not tick
@@ -105,6 +108,7 @@ def test_the_admin_kill_switch_stops_every_bot_and_their_orders_never_go_out(
         assert each.status == Bot.Status.STOPPED and "kill switch" in each.status_reason
         assert audited("bot.kill_switch", each) == 1
     assert dry.sim["orders"] == {}
+    assert Notification.objects.filter(user=bot_trader, kind="kill_switch").count() == 2
     sent = send_orders(bot)
     assert {i.status for i in sent} == {S.CANCELLED_BY_HALT}
     assert not PaperOrder.objects.exists()
@@ -160,3 +164,4 @@ def test_three_failed_ticks_put_the_bot_in_error_and_every_failure_is_logged(bot
     assert errors.count() == 3
     assert "not active for trading" in errors.first().message
     assert audited("bot.error", bot) == 1
+    assert Notification.objects.filter(user=bot_trader, kind="bot_error").count() == 1

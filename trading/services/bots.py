@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from accounts.selectors import user_has_mfa
 from accounts.services.audit import audit_record
+from accounts.services.notifications import notify
 from trading.bots.engine import BotFailure, TickOutcome, tick_run
 from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade
 from trading.exchange import errors
@@ -64,22 +65,14 @@ def bot_event(bot: Bot, kind: str, message: str, *, level: str = "info", **data)
 
 
 def bot_notify(*, bot: Bot, kind: str, title: str, body: str) -> None:
-    """Tell the bot's owner in-app (kinds: bot_error, risk_stop, kill_switch).
-
-    The event log always has the line; this adds an in-app notification where the accounts
-    app provides them (accounts.services.notifications.notify).
-    """
-    try:
-        from accounts.services.notifications import notify
-    except ImportError:
-        logger.info("bot notification", extra={"bot": str(bot.pk), "kind": kind, "title": title})
-        return
+    """Tell the bot's owner in-app (and by their email/webhook settings); the log has it too."""
     notify(
         user=bot.user,
         kind=kind,
         title=title,
         body=body,
         link=reverse("trading:bot_detail", args=[bot.pk]),
+        # One per bot, kind and stop: a bot that is restarted and stops again says so again.
         dedupe_key=f"bot:{bot.pk}:{kind}:{bot.tick_seq}",
     )
 
