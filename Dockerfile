@@ -22,7 +22,7 @@ RUN pip install . && rm -rf build ./*.egg-info
 # The keys below exist only for this build step; the running container gets its own from .env.
 RUN SECRET_KEY=collectstatic-build-step-only CRYPTOGRAPHY_KEY=collectstatic-build-step-only \
     DEBUG=false python manage.py collectstatic --no-input \
-    && rm -rf /app/var && mkdir /app/var && chown keytrade:keytrade /app/var
+    && rm -rf /app/var && mkdir -p /app/var/candles && chown -R keytrade:keytrade /app/var
 
 USER keytrade
 EXPOSE 8000

@@ -45,6 +45,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "paper.tasks.paper_evaluate_resting_orders",
         "schedule": 30.0,
     },
+    # Backtesting: fail downloads, runs and sweeps whose worker died mid-job.
+    "trading-backtest-jobs-expire": {
+        "task": "trading.tasks_backtest.backtest_jobs_expire_task",
+        "schedule": 300.0,
+    },
     # Proves beat and a worker are alive; /healthz and the compose beat healthcheck read it.
     "worker-heartbeat": {
         "task": "keytrade.tasks.worker_heartbeat",

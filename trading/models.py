@@ -303,7 +303,9 @@ class TradingHalt(models.Model):
         return "trading halted" if self.active else "trading allowed"
 
 
-# Bot models live in their own module; importing them here registers them with this app.
+# Bot models and backtesting's jobs live in their own modules; imported here so Django
+# registers them with this app.
+from trading.backtest_models import BacktestRun, CandleDownload, SweepRun  # noqa: E402,F401
 from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade  # noqa: E402,F401
 
 # Public market data for the dashboard pages (prices, market rules, candles, order books).

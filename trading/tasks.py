@@ -155,3 +155,8 @@ def bots_tick_task(self, bot_ids: list[str]) -> None:
             bot_tick(bot_id=bot_id, worker=self.request.hostname or "")
         except Exception:  # one bot's storage failure must not skip the others in the batch
             logger.exception("bot tick failed outside the engine", extra={"bot": bot_id})
+
+
+# Backtesting's tasks live in their own module; imported here so Celery's autodiscovery
+# (which imports trading.tasks) registers them.
+from trading import tasks_backtest  # noqa: E402,F401

@@ -52,3 +52,49 @@ urlpatterns += [
         name="order_confirm",
     ),
 ]
+
+# --- backtesting: candles, runs, comparisons, sweeps ---------------------------------------
+from trading.views import backtests, candles, sweeps  # noqa: E402
+
+urlpatterns += [
+    path("candles/", candles.candles_page, name="candles"),
+    path(
+        "candles/downloads/<uuid:id>/",
+        candles.candle_download_detail,
+        name="candle_download_detail",
+    ),
+    path(
+        "candles/downloads/<uuid:id>/status/",
+        candles.candle_download_status,
+        name="candle_download_status",
+    ),
+    path(
+        "candles/downloads/<uuid:id>/cancel/",
+        candles.candle_download_cancel,
+        name="candle_download_cancel",
+    ),
+    path("backtests/", backtests.backtest_list, name="backtest_list"),
+    path("backtests/new/", backtests.backtest_new, name="backtest_new"),
+    path("backtests/compare/", backtests.backtest_compare, name="backtest_compare"),
+    path(
+        "backtests/compare/chart.json",
+        backtests.backtest_compare_chart,
+        name="backtest_compare_chart",
+    ),
+    path("backtests/<uuid:id>/", backtests.backtest_detail, name="backtest_detail"),
+    path("backtests/<uuid:id>/status/", backtests.backtest_status, name="backtest_status"),
+    path("backtests/<uuid:id>/chart.json", backtests.backtest_chart, name="backtest_chart"),
+    path("backtests/<uuid:id>/cancel/", backtests.backtest_cancel, name="backtest_cancel"),
+    path("backtests/sweeps/new/", sweeps.sweep_new, name="sweep_new"),
+    path("backtests/sweeps/<uuid:id>/", sweeps.sweep_detail, name="sweep_detail"),
+    path("backtests/sweeps/<uuid:id>/status/", sweeps.sweep_status, name="sweep_status"),
+    path("backtests/sweeps/<uuid:id>/cancel/", sweeps.sweep_cancel, name="sweep_cancel"),
+]
+
+# --- backtests and bots ---------------------------------------------------------------------
+from trading.views import backtest_bots  # noqa: E402
+
+urlpatterns += [
+    path("backtests/<uuid:id>/bot/", backtest_bots.backtest_bot_create, name="backtest_bot_create"),
+    path("bots/<uuid:id>/vs-backtest/", backtest_bots.bot_vs_backtest, name="bot_vs_backtest"),
+]

@@ -99,7 +99,10 @@ def test_every_service_has_a_healthcheck_and_state_lives_in_named_volumes():
         for service in spec["services"].values()
         for volume in service.get("volumes", [])
     }
-    assert mounted == set(spec["volumes"]) == {"postgres-data", "redis-data"}
+    assert mounted == set(spec["volumes"]) == {"postgres-data", "redis-data", "candles-data"}
+    # Backtests read on web what worker downloads wrote: both mount the candle store.
+    for name in ("web", "worker"):
+        assert "candles-data:/app/var/candles" in spec["services"][name]["volumes"]
 
 
 def test_worker_and_beat_start_after_web_has_migrated():

@@ -45,6 +45,8 @@ def backtest_sweep(
 
     A row is {"params": ..., "error": message or None, **statistics}. Invalid combinations
     (such as a fast average longer than the slow one) get an error instead of statistics.
+    `workers` processes run the backtests (None: one per core); 0 runs them one after
+    another in this process, for callers that may not start processes (daemonic ones).
     `progress(done, total)` is called as runs finish; `cancelled()` is polled about every
     fifth of a second, and a True answer stops the pool and raises BacktestCancelled.
     """
@@ -59,6 +61,9 @@ def backtest_sweep(
         else:
             todo.append(i)
     total, done = len(combos), len(combos) - len(todo)
+    if workers == 0:
+        _run_here(slug, symbol, combos, todo, rows, candles, config, progress, cancelled)
+        return rows  # type: ignore[return-value]
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     # "spawn": a fresh interpreter per worker, safe even when the caller has threads.
     context = multiprocessing.get_context("spawn")
@@ -85,6 +90,22 @@ def sweep_sort(rows: list[dict[str, Any]], key: str, *, descending: bool = True)
     present = [row for row in rows if row.get(key) is not None]
     missing = [row for row in rows if row.get(key) is None]
     return sorted(present, key=lambda row: float(row[key]), reverse=descending) + missing
+
+
+def _run_here(slug, symbol, combos, todo, rows, candles, config, progress, cancelled) -> None:
+    done, total = len(combos) - len(todo), len(combos)
+    for i in todo:
+        if cancelled is not None and cancelled():
+            raise BacktestCancelled()
+        strategy = strategy_build(slug=slug, symbol=symbol, params=combos[i])
+        result = backtest_run(
+            strategy=strategy, candles=candles, config=config, cancelled=cancelled
+        )
+        summary = result.summary()
+        rows[i] = {"params": combos[i], "error": None, **summary}
+        done += 1
+        if progress is not None:
+            progress(done, total)
 
 
 def _init(candles: CandleArrays, config: BacktestConfig) -> None:
