@@ -14,6 +14,17 @@ app.autodiscover_tasks(["keytrade"])
 
 # One place for every periodic schedule (synced into django-celery-beat's tables by beat).
 BEAT_SCHEDULE: dict[str, dict] = {
+    # Outbox: re-send order intents whose queue message was lost; reconcile orphaned sends.
+    "trading-orders-sweep": {"task": "trading.tasks.orders_sweep_task", "schedule": 30.0},
+    "trading-accounts-sync": {
+        "task": "trading.tasks.accounts_sync_all_task",
+        "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
+    },
+    "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},
+    "paper-evaluate-resting-orders": {
+        "task": "paper.tasks.paper_evaluate_resting_orders",
+        "schedule": 30.0,
+    },
     # Proves beat and a worker are alive; /healthz and the compose beat healthcheck read it.
     "worker-heartbeat": {
         "task": "keytrade.tasks.worker_heartbeat",

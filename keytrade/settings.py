@@ -4,6 +4,7 @@ Precedence: real environment > `.env` in the project root > `var/local.env`, whi
 `make run` writes once with freshly generated local secrets.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -194,6 +195,37 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Paper exchange -------------------------------------------------------------------------
 PAPER_EXCHANGE_URL = env.str("PAPER_EXCHANGE_URL", default="http://127.0.0.1:8000/paper")
+PAPER_STARTING_BALANCES = env.json(
+    "PAPER_STARTING_BALANCES", default={"USDT": "10000", "BTC": "0.5", "ETH": "5"}
+)
+PAPER_FEE_RATE = Decimal(env.str("PAPER_FEE_RATE", default="0.001"))
+# Seeds the market simulator: the same seed gives the same prices and candles on every run.
+PAPER_SEED = env.int("PAPER_SEED", default=20240101)
+PAPER_HISTORY_DAYS = env.int("PAPER_HISTORY_DAYS", default=120)
+# Clock, price and fault controls; never routed when off (the production default).
+PAPER_TEST_CONTROLS = env.bool("PAPER_TEST_CONTROLS", default=DEBUG or TESTING)
+# Read the client address from X-Forwarded-For (for IP whitelists) only behind a trusted proxy.
+PAPER_TRUSTED_PROXY = env.bool("PAPER_TRUSTED_PROXY", default=False)
+# Request weight per minute per IP and per key, new orders per 10 s per account (Binance x10).
+PAPER_RATE_LIMITS = {
+    "ip_weight_per_minute": env.int("PAPER_IP_WEIGHT_PER_MINUTE", default=60000),
+    "key_weight_per_minute": env.int("PAPER_KEY_WEIGHT_PER_MINUTE", default=60000),
+    "orders_per_10s": env.int("PAPER_ORDERS_PER_10S", default=1000),
+}
+
+# --- Exchange connector and order path -------------------------------------------------------
+EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
+# ccxt's limiter spacing for the paper exchange (real exchanges keep ccxt's own rateLimit).
+PAPER_EXCHANGE_RATE_LIMIT_MS = env.int("PAPER_EXCHANGE_RATE_LIMIT_MS", default=10)
+# A SUBMITTING intent claimed longer ago than this is presumed orphaned and reconciled.
+ORDER_CLAIM_LEASE_SECONDS = env.int("ORDER_CLAIM_LEASE_SECONDS", default=60)
+# Defaults for every user's limits until an admin sets their ceilings (notional in quote currency).
+TRADING_DEFAULT_MAX_ORDER_NOTIONAL = Decimal(
+    env.str("TRADING_DEFAULT_MAX_ORDER_NOTIONAL", default="10000")
+)
+TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE = env.int("TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE", default=10)
+# Seconds between syncs of every key; keytrade/celery.py reads the same variable for beat.
+ACCOUNT_SYNC_INTERVAL_SECONDS = env.int("ACCOUNT_SYNC_INTERVAL_SECONDS", default=60)
 
 # --- allauth: login, 2FA -----------------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"username"}
@@ -234,7 +266,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 # Health checks and the paper exchange's API are plain-HTTP friendly behind the proxy.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^paper/(api|sapi)/"]
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"

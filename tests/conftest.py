@@ -62,3 +62,11 @@ def bob(db):
 @pytest.fixture
 def charlie(db):
     return make_user("charlie")
+
+
+from tests.paper_fixtures import (  # noqa: E402,F401 - fixtures shared by every test directory
+    paper_binance,
+    paper_key,
+    paper_server,
+    paper_url,
+)

@@ -1,0 +1,1 @@
+"""Writes and workflows of the paper exchange (services named <entity>_<verb>)."""

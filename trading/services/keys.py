@@ -1,0 +1,89 @@
+"""What the exchange says about a key: verification of its permissions, and disabling it."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ExchangeKey
+from accounts.services.audit import audit_record
+from accounts.services.keys import key_disable
+from trading.exchange import errors
+from trading.exchange.connect import client_for_key
+from trading.exchange.types import KeyPermissions
+from trading.key_queries import keys_without_secrets
+
+logger = logging.getLogger("trading.keys")
+
+
+def key_reject(*, key: ExchangeKey, reason: str, detail: str = "") -> bool:
+    """Disable a key the exchange rejected (bad key, IP or permission), recording why."""
+    was_active = key.status == ExchangeKey.Status.ACTIVE
+    with transaction.atomic():
+        key_disable(key=key, reason=reason)
+        ExchangeKey.objects.filter(pk=key.pk).update(last_error=reason[:300])
+    changed = was_active and key.status == ExchangeKey.Status.DISABLED
+    if changed:
+        logger.warning("key disabled", extra={"key": str(key.pk), "error": detail[:300]})
+    return changed
+
+
+def key_record_error(*, key: ExchangeKey, message: str) -> None:
+    """Remember the last exchange error for the key's health panel."""
+    ExchangeKey.objects.filter(pk=key.pk).update(last_error=message[:300])
+
+
+def key_verify(*, key_id) -> KeyPermissions:
+    """Check a key against its exchange: read access, reported permissions, IP restriction.
+
+    A key the exchange reports as able to withdraw or transfer is disabled at once.
+    """
+    key = keys_without_secrets().get(pk=key_id)
+    client = client_for_key(key)
+    try:
+        if key.scope_read:
+            client.fetch_balances()
+        perms = client.key_permissions()
+    except errors.KeyRejected as exc:
+        key_reject(key=key, reason=exc.user_message, detail=exc.detail)
+        raise
+    except errors.ExchangeError as exc:
+        key_record_error(key=key, message=exc.user_message)
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        ExchangeKey.objects.filter(pk=key.pk).update(
+            verified_scopes=perms.as_scopes(),
+            verified_at=now,
+            verified_ip_restricted=perms.ip_restricted,
+            exchange_expires_at=perms.expires_at,
+            last_error="",
+            last_used_at=now,
+        )
+        audit_record(
+            event_type="key.verified",
+            target=key,
+            detail={**perms.as_scopes(), "ip_restricted": perms.ip_restricted},
+        )
+    if perms.moves_funds:
+        key_reject(
+            key=key,
+            reason="The exchange says this key can withdraw or transfer funds. keytrade only "
+            "accepts keys without those permissions: create a new key without them.",
+        )
+    return perms
+
+
+def key_scope_mismatches(key: ExchangeKey) -> list[str]:
+    """Return plain sentences for every declared scope the exchange does not confirm."""
+    verified = key.verified_scopes or {}
+    out = []
+    for scope, declared in (("read", key.scope_read), ("trade", key.scope_trade)):
+        if declared and verified.get(scope) is False:
+            out.append(f"Declared {scope}, but the exchange says this key cannot {scope}.")
+    for scope in ("withdraw", "transfer"):
+        if verified.get(scope):
+            out.append(f"The exchange says this key can {scope}: keytrade refuses such keys.")
+    return out

@@ -1,0 +1,75 @@
+"""The one way an OrderIntent changes state: a compare-and-set UPDATE plus its audit row."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from accounts.services.audit import audit_record
+from trading.models import OrderIntent
+
+logger = logging.getLogger("trading.orders")
+S = OrderIntent.Status
+
+_FAILURE_STATES = {S.REJECTED, S.FAILED_UNCONFIRMED}
+
+
+def intent_transition(
+    intent: OrderIntent,
+    *,
+    to: str,
+    frm: tuple[str, ...],
+    fields: dict | None = None,
+    detail: dict | None = None,
+    actor=None,
+    request=None,
+) -> bool:
+    """Move an intent from one of `frm` to `to` if nobody else moved it first; audit the change.
+
+    Returns False (and changes nothing) when the row is no longer in one of `frm`: another
+    worker or a reconcile got there first, which is normal under duplicate delivery.
+    """
+    fields = dict(fields or {})
+    now = timezone.now()
+    with transaction.atomic():
+        updated = OrderIntent.objects.filter(pk=intent.pk, status__in=frm).update(
+            status=to, updated_at=now, **fields
+        )
+        if updated != 1:
+            return False
+        for name, value in fields.items():
+            setattr(intent, name, value)
+        previous, intent.status, intent.updated_at = intent.status, to, now
+        intent_audit(intent, previous=previous, detail=detail, actor=actor, request=request)
+    return True
+
+
+def intent_audit(intent: OrderIntent, *, previous: str, detail=None, actor=None, request=None):
+    """Write the audit row (and log line) for an intent that just entered its current state."""
+    to = intent.status
+    audit_record(
+        event_type=f"order.{to.lower()}",
+        actor=actor,
+        request=request,
+        target=intent,
+        outcome=(
+            AuditEvent.Outcome.FAILURE if to in _FAILURE_STATES else AuditEvent.Outcome.SUCCESS
+        ),
+        detail={
+            "from": previous,
+            "kind": intent.kind,
+            "key": str(intent.key_id),
+            "symbol": intent.symbol,
+            "side": intent.side,
+            "type": intent.type,
+            "client_order_id": intent.client_order_id,
+            "attempt": intent.attempt,
+            **(detail or {}),
+        },
+    )
+    logger.info(
+        "order %s", to.lower(), extra={"intent": str(intent.pk), "from": previous, **(detail or {})}
+    )
