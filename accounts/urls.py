@@ -4,5 +4,5 @@ from accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("account/", views.home, name="home"),
 ]

@@ -11,6 +11,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # keytrade is not an installed app, so its own tasks module is named explicitly.
 app.autodiscover_tasks(["keytrade"])
+# The dashboard's market-data tasks live beside trading.tasks.
+app.autodiscover_tasks(["trading"], related_name="market_tasks")
 
 # One place for every periodic schedule (synced into django-celery-beat's tables by beat).
 BEAT_SCHEDULE: dict[str, dict] = {
@@ -18,6 +20,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "trading-orders-sweep": {"task": "trading.tasks.orders_sweep_task", "schedule": 30.0},
     "trading-accounts-sync": {
         "task": "trading.tasks.accounts_sync_all_task",
+        "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
+    },
+    # Prices that value balances on the overview (USDT; other quotes are fetched on demand).
+    "trading-prices-refresh": {
+        "task": "trading.market_tasks.prices_refresh_all_task",
         "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
     },
     "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},

@@ -213,6 +213,10 @@ PAPER_RATE_LIMITS = {
     "orders_per_10s": env.int("PAPER_ORDERS_PER_10S", default=1000),
 }
 
+# --- Benchmarks ----------------------------------------------------------------------------
+# Routes /bench/trivial, a view with no database work, as bench/pages.py's baseline. Off by default.
+BENCH_VIEWS = env.bool("KEYTRADE_BENCH_VIEWS", default=False)
+
 # --- Exchange connector and order path -------------------------------------------------------
 EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
 # ccxt's limiter spacing for the paper exchange (real exchanges keep ccxt's own rateLimit).

@@ -1,4 +1,4 @@
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from keytrade.health import health_report, heartbeat_get
@@ -14,3 +14,8 @@ def healthz(request):
         {"ok": status == 200, "checks": report, "worker_heartbeat": heartbeat_get()},
         status=status,
     )
+
+
+def bench_trivial(request):
+    """Answer a constant: the framework's own cost, the baseline of bench/pages.py."""
+    return HttpResponse("ok", content_type="text/plain")

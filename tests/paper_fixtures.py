@@ -14,12 +14,19 @@ from datetime import timedelta
 import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
 from django.utils import timezone
 
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         pass
+
+    def handle_one_request(self):
+        super().handle_one_request()
+        # A keep-alive connection must not pin a database session between requests:
+        # the test's flush (TRUNCATE) and the test database's teardown wait for it.
+        connections.close_all()
 
 
 class PaperTestServer(ThreadedWSGIServer):

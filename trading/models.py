@@ -198,6 +198,9 @@ class Fill(models.Model):
         indexes = [
             models.Index(fields=["key", "-executed_at"]),
             models.Index(fields=["key", "symbol", "-executed_at"]),
+            # The Fills page's order (newest first, id breaks ties): read in index order, and
+            # deep pages skip through the index alone (see selectors_dashboard.fills_page).
+            models.Index(fields=["key", "-executed_at", "-id"], name="fill_key_time_id_desc"),
             models.Index(fields=["key", "exchange_order_id"]),
         ]
 
@@ -293,3 +296,13 @@ class TradingHalt(models.Model):
 
     def __str__(self):
         return "trading halted" if self.active else "trading allowed"
+
+
+# Public market data for the dashboard pages (prices, market rules, candles, order books).
+from trading.market_models import (  # noqa: E402,F401
+    Candle,
+    FillDailyTotal,
+    MarketInfo,
+    MarketPrice,
+    OrderBookSnapshot,
+)

@@ -86,3 +86,7 @@ def exchange_port(settings):
     stop.set()
     thread.join()
     sock.close()
+
+
+# Personas and keys for the dashboard page tests (tests/trading/test_pages_*.py).
+from tests.trading.pages import alice_key, outsider  # noqa: E402,F401

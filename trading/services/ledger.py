@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from trading.exchange.types import ExchangeOrder, Trade
 from trading.models import Fill, Order, OrderIntent
+from trading.services.fill_totals import fill_day, fill_totals_rebuild
 
 _ORDER_STATUSES = set(Order.Status.values)
 
@@ -81,6 +82,8 @@ def fills_record(*, key, trades: list[Trade] | tuple[Trade, ...], intent=None) -
     ]
     # ignore_conflicts: a concurrent sync may insert the same trade between our read and write.
     Fill.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        fill_totals_rebuild(key_id=key.pk, days={fill_day(r.executed_at) for r in rows})
     return len(rows)
 
 

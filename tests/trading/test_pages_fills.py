@@ -1,0 +1,149 @@
+"""Fills: filters, pagination, totals, a live first page and a streamed CSV of the filtered set."""
+
+import csv
+import io
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from tests.trading.conftest import paper_key_for
+from tests.trading.factories import FillFactory
+from tests.trading.pages import login, make_viewer
+from trading.views.fills import PER_PAGE
+
+pytestmark = pytest.mark.django_db
+
+
+def at(day: int, hour: int = 12):
+    return datetime(2026, 3, day, hour, tzinfo=timezone.get_fixed_timezone(0))
+
+
+@pytest.fixture
+def fills(trader, alice_key):
+    second = paper_key_for(trader, api_key="SECONDkey0123456789abcdef")
+    return {
+        "buy_btc": FillFactory(
+            key=alice_key,
+            side="buy",
+            amount=Decimal("0.1"),
+            price=Decimal("20000"),
+            executed_at=at(1),
+        ),
+        "sell_btc": FillFactory(
+            key=alice_key,
+            side="sell",
+            amount=Decimal("0.05"),
+            price=Decimal("22000"),
+            executed_at=at(2),
+        ),
+        "buy_eth": FillFactory(
+            key=alice_key,
+            symbol="ETH/USDT",
+            amount=Decimal("2"),
+            price=Decimal("1500"),
+            fee=Decimal("0.002"),
+            fee_currency="ETH",
+            executed_at=at(3),
+        ),
+        "second_key": FillFactory(key=second, executed_at=at(4)),
+    }
+
+
+def ids(response) -> set[int]:
+    page = response.content.decode()
+    return {int(part.split('"')[0]) for part in page.split('id="fill-')[1:]}
+
+
+def test_every_filter_narrows_the_list(trader, alice_key, fills):
+    client = login(trader)
+    f = {name: row.pk for name, row in fills.items()}
+    assert ids(client.get("/fills/")) == set(f.values())
+    assert ids(client.get(f"/fills/?key={alice_key.pk}")) == {
+        f["buy_btc"],
+        f["sell_btc"],
+        f["buy_eth"],
+    }
+    assert ids(client.get("/fills/?symbol=ETH-USDT")) == {f["buy_eth"]}
+    assert ids(client.get("/fills/?side=sell")) == {f["sell_btc"]}
+    assert ids(client.get("/fills/?date_from=2026-03-02&date_to=2026-03-03")) == {
+        f["sell_btc"],
+        f["buy_eth"],
+    }
+
+
+def test_a_reversed_date_range_is_a_form_error(trader, fills):
+    response = login(trader).get("/fills/?date_from=2026-03-05&date_to=2026-03-01")
+    assert response.status_code == 400
+    assert "end date is before the start date" in response.content.decode()
+    assert ids(response) == set()
+
+
+def test_totals_cover_the_filtered_set_per_symbol_side_and_fee_currency(trader, alice_key, fills):
+    page = login(trader).get(f"/fills/?key={alice_key.pk}").content.decode()
+    totals = page.split("<details")[1].split("</details>")[0]
+    assert "Totals for these 3 fills" in totals
+    assert "0.10000000" in totals and "2,000.00" in totals  # BTC buy: qty, notional
+    assert "0.05000000" in totals and "1,100.00" in totals  # BTC sell
+    # Fees per currency: 2.00 + 1.10 USDT (0.1% of notional), 0.002 ETH.
+    assert "3.10000000</span> USDT" in totals and "0.00200000</span> ETH" in totals
+
+
+def test_pages_of_fifty_newest_first(trader, alice_key):
+    start = timezone.now() - timedelta(days=1)
+    rows = [
+        FillFactory(key=alice_key, executed_at=start + timedelta(seconds=i))
+        for i in range(PER_PAGE + 5)
+    ]
+    client = login(trader)
+    first, second = client.get("/fills/"), client.get("/fills/?page=2")
+    assert ids(first) == {r.pk for r in rows[5:]}
+    assert ids(second) == {r.pk for r in rows[:5]}
+    assert "Page 2 of 2" in second.content.decode()
+    assert "hx-trigger" in first.content.decode() and "hx-trigger" not in second.content.decode()
+
+
+def test_the_live_rows_include_a_fill_stored_after_the_page_loaded(trader, alice_key, fills):
+    client = login(trader)
+    assert (
+        'hx-get="/fills/live/?symbol=BTC%2FUSDT"'
+        in client.get("/fills/?symbol=BTC%2FUSDT").content.decode()
+    )
+    new = FillFactory(key=alice_key, price=Decimal("33333"))
+    live = client.get("/fills/live/?symbol=BTC%2FUSDT")
+    assert new.pk in ids(live) and fills["buy_eth"].pk not in ids(live)
+    assert "<html" not in live.content.decode()
+
+
+def test_csv_export_streams_the_filtered_set_with_full_precision(trader, fills):
+    response = login(trader).get("/fills/export.csv?symbol=BTC/USDT&side=buy")
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert {r["trade_id"] for r in rows} == {
+        fills["buy_btc"].trade_id,
+        fills["second_key"].trade_id,
+    }
+    btc = next(r for r in rows if r["trade_id"] == fills["buy_btc"].trade_id)
+    assert Decimal(btc["amount"]) == Decimal("0.1") and Decimal(btc["cost"]) == Decimal("2000")
+    assert btc["executed_at"] == "2026-03-01T12:00:00+00:00"
+
+
+def test_a_viewer_sees_fills(bob):
+    viewer, key = make_viewer(bob)
+    fill = FillFactory(key=key)
+    assert fill.pk in ids(login(viewer).get("/fills/"))
+
+
+def test_an_outsider_never_sees_alices_fills_and_gets_404_filtering_by_her_key(
+    alice_key, fills, outsider
+):
+    charlie, _ = outsider
+    client = login(charlie)
+    assert ids(client.get("/fills/")) == set()
+    assert ids(client.get("/fills/live/")) == set()
+    rows = b"".join(client.get("/fills/export.csv").streaming_content).decode().splitlines()
+    assert len(rows) == 1  # the header only
+    for url in ("/fills/", "/fills/live/", "/fills/export.csv"):
+        assert client.get(f"{url}?key={alice_key.pk}").status_code == 404

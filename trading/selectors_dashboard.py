@@ -1,0 +1,451 @@
+"""Owner-scoped reads for the dashboard pages: portfolio value, key health, market data.
+
+Each function costs a fixed number of queries whatever the amount of data, so the pages'
+query count does not grow with a user's history (tests/trading/test_pages_queries.py).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import AuditEvent, ExchangeKey
+from accounts.selectors import key_list_for_user
+from accounts.services.audit import audit_record
+from trading.models import (
+    Candle,
+    Fill,
+    FillDailyTotal,
+    MarketInfo,
+    MarketPrice,
+    Order,
+    OrderBookSnapshot,
+    OrderIntent,
+)
+from trading.selectors import balances_for_user, fills_for_user, order_get_for_user
+
+QUOTES = ("USDT", "USDC", "BTC", "ETH", "EUR", "USD")
+STABLE = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "USD", "EUR"})
+ROTATION_WARNING_DAYS = 14
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Decimals:
+    """How many decimals to show for a market's prices and amounts."""
+
+    price: int
+    amount: int
+
+
+def asset_decimals(asset: str) -> int:
+    """Return sensible display decimals for an amount of an asset with no market precision."""
+    return 2 if asset.upper() in STABLE else 8
+
+
+def _fallback(symbol: str) -> Decimals:
+    base, _, quote = symbol.partition("/")
+    return Decimals(price=2 if quote in STABLE else 8, amount=asset_decimals(base))
+
+
+def market_decimals(*, pairs) -> dict[tuple[str, str], Decimals]:
+    """Return display decimals per (exchange, symbol): the market's precision, else a default."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    rows = MarketInfo.objects.filter(
+        exchange__in={e for e, _ in pairs}, symbol__in={s for _, s in pairs}
+    ).values_list("exchange", "symbol", "price_decimals", "amount_decimals")
+    out = {pair: _fallback(pair[1]) for pair in pairs}
+    for exchange, symbol, price, amount in rows:
+        if (exchange, symbol) in out:
+            default = out[(exchange, symbol)]
+            out[(exchange, symbol)] = Decimals(
+                price=default.price if price is None else price,
+                amount=default.amount if amount is None else amount,
+            )
+    return out
+
+
+def decorate(rows, *, exchange_of=lambda r: r.key.exchange):
+    """Attach `dec` (Decimals) to order or fill rows, in one query."""
+    rows = list(rows)
+    decimals = market_decimals(pairs={(exchange_of(r), r.symbol) for r in rows})
+    for row in rows:
+        row.dec = decimals[(exchange_of(row), row.symbol)]
+    return rows
+
+
+FILL_FIELDS = (
+    "pk",
+    "executed_at",
+    "symbol",
+    "side",
+    "price",
+    "amount",
+    "cost",
+    "fee",
+    "fee_currency",
+)
+ORDER_FIELDS = ("pk", "placed_at", "symbol", "side", "type", "price", "amount", "filled")
+
+
+def rows_of(queryset: QuerySet, fields) -> list[SimpleNamespace]:
+    """Load display rows as light objects (a third of a model instance's cost), with `dec`.
+
+    Each row has the named fields plus `key` (id, label, exchange); for the hot tables only.
+    """
+    out = []
+    for values in queryset.values(*fields, "key_id", "key__label", "key__exchange"):
+        key = SimpleNamespace(
+            id=values.pop("key_id"),
+            label=values.pop("key__label"),
+            exchange=values.pop("key__exchange"),
+        )
+        out.append(SimpleNamespace(key=key, key_id=key.id, **values))
+    return decorate(out)
+
+
+# --- portfolio ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BalanceRow:
+    balance: object
+    price: Decimal | None
+    value: Decimal | None
+    decimals: int
+
+
+@dataclass
+class KeyBalances:
+    key: ExchangeKey
+    rows: list[BalanceRow] = field(default_factory=list)
+    value: Decimal = Decimal(0)
+
+
+@dataclass
+class Portfolio:
+    quote: str
+    keys: list[KeyBalances]
+    total: Decimal
+    unpriced: list[str]
+    prices_as_of: datetime | None
+
+
+def _price(ticker: MarketPrice) -> Decimal | None:
+    if ticker.last:
+        return ticker.last
+    if ticker.bid and ticker.ask:
+        return (ticker.bid + ticker.ask) / 2
+    return None
+
+
+def _price_map(balances, quote: str) -> dict:
+    symbols = set()
+    for b in balances:
+        symbols |= {f"{b.asset}/{quote}", f"{quote}/{b.asset}"}
+    tickers = MarketPrice.objects.filter(
+        exchange__in={b.key.exchange for b in balances}, symbol__in=symbols
+    )
+    return {(t.exchange, t.symbol): t for t in tickers}
+
+
+def _value_of(balance, quote: str, prices: dict) -> tuple[Decimal | None, MarketPrice | None]:
+    if balance.asset == quote:
+        return ONE, None
+    exchange = balance.key.exchange
+    direct = prices.get((exchange, f"{balance.asset}/{quote}"))
+    if direct and _price(direct):
+        return _price(direct), direct
+    inverse = prices.get((exchange, f"{quote}/{balance.asset}"))
+    if inverse and _price(inverse):
+        return ONE / _price(inverse), inverse
+    return None, None
+
+
+def portfolio_for_user(*, user, quote: str = "USDT") -> Portfolio:
+    """Value every balance of the user's keys in `quote` through the latest stored prices."""
+    balances = list(balances_for_user(user=user))
+    prices = _price_map(balances, quote) if balances else {}
+    per_key: dict = {}
+    unpriced, stamps = set(), []
+    for b in balances:
+        price, ticker = _value_of(b, quote, prices)
+        value = None if price is None else b.total * price
+        group = per_key.setdefault(b.key_id, KeyBalances(key=b.key))
+        group.rows.append(BalanceRow(b, price, value, asset_decimals(b.asset)))
+        if value is None:
+            unpriced.add(b.asset)
+        else:
+            group.value += value
+        if ticker is not None:
+            stamps.append(ticker.fetched_at)
+    keys = list(per_key.values())
+    return Portfolio(
+        quote=quote,
+        keys=keys,
+        total=sum((k.value for k in keys), Decimal(0)),
+        unpriced=sorted(unpriced),
+        prices_as_of=min(stamps) if stamps else None,
+    )
+
+
+# --- key health ----------------------------------------------------------------------------------
+
+
+@dataclass
+class KeyHealth:
+    key: ExchangeKey
+    warnings: list[str]
+
+
+def _key_warnings(key: ExchangeKey, now: datetime) -> list[str]:
+    warnings = []
+    if key.status == ExchangeKey.Status.UNDECRYPTABLE:
+        warnings.append("Its credentials cannot be decrypted: reconnect it.")
+    elif key.status != ExchangeKey.Status.ACTIVE:
+        reason = f" ({key.status_reason})" if key.status_reason else ""
+        warnings.append(f"It is {key.get_status_display().lower()}{reason}.")
+    if key.scope_withdraw:
+        warnings.append("It may withdraw funds: keytrade never needs that scope.")
+    if not key.ip_whitelist and key.verified_ip_restricted is not True:
+        warnings.append("It has no IP whitelist: restrict it to this server's address.")
+    if key.rotate_by and key.rotate_by <= now:
+        warnings.append("It is due for rotation.")
+    elif key.rotate_by and key.rotate_by <= now + timedelta(days=ROTATION_WARNING_DAYS):
+        warnings.append(f"Rotate it by {key.rotate_by:%Y-%m-%d}.")
+    if key.exchange_expires_at and key.exchange_expires_at <= now + timedelta(days=7):
+        warnings.append(f"The exchange expires it on {key.exchange_expires_at:%Y-%m-%d}.")
+    if key.last_error and key.status == ExchangeKey.Status.ACTIVE:
+        warnings.append(f"Last error: {key.last_error}")
+    return warnings
+
+
+def key_health_for_user(*, user) -> list[KeyHealth]:
+    """Return the user's keys that need attention, each with plain-language warnings."""
+    now = timezone.now()
+    out = []
+    for key in key_list_for_user(user=user):
+        warnings = _key_warnings(key, now)
+        if warnings:
+            out.append(KeyHealth(key, warnings))
+    return out
+
+
+def keys_for_user(*, user) -> list[ExchangeKey]:
+    """Return the user's keys (no credentials), for filters and selects."""
+    return list(key_list_for_user(user=user))
+
+
+# --- orders and fills ---------------------------------------------------------------------
+
+
+def order_get_for_user_audited(*, user, id, request=None) -> Order:
+    """Return one of the user's exchange orders; 404 otherwise, auditing attempts on others'."""
+    try:
+        return order_get_for_user(user=user, id=id)
+    except Http404:
+        if Order.objects.filter(pk=id).exists():
+            audit_record(
+                event_type="access.denied",
+                actor=user,
+                request=request,
+                target_type=Order._meta.label_lower,
+                target_id=str(id),
+                outcome=AuditEvent.Outcome.DENIED,
+            )
+        raise
+
+
+def fills_today_for_user(*, user, limit: int = 50) -> list[Fill]:
+    """Return the user's fills since midnight UTC, newest first (at most `limit`)."""
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return rows_of(fills_for_user(user=user, date_from=start)[:limit], FILL_FIELDS)
+
+
+def bot_filter_field() -> str | None:
+    """Return the lookup that ties a fill to a bot, if the bot models exist yet."""
+    for model, lookup in ((Fill, "bot"), (OrderIntent, "intent__bot")):
+        try:
+            model._meta.get_field("bot")
+        except FieldDoesNotExist:
+            continue
+        return lookup
+    return None
+
+
+def fills_filtered(*, user, key_id=None, symbol=None, side=None, bot=None, **dates) -> QuerySet:
+    """Return the user's fills with the Fills page's filters applied."""
+    rows = fills_for_user(user=user, key_id=key_id, symbol=symbol, side=side, **dates)
+    lookup = bot_filter_field()
+    if bot and lookup:
+        rows = rows.filter(**{lookup: bot})
+    return rows
+
+
+def fills_totals_for_user(
+    *, user, key_id=None, symbol=None, side=None, date_from=None, date_to=None
+) -> dict:
+    """Return the Fills page's totals and count from the daily totals (a few hundred rows)."""
+    rows = FillDailyTotal.objects.filter(key__user=user)
+    if key_id:
+        rows = rows.filter(key_id=key_id)
+    if symbol:
+        rows = rows.filter(symbol=symbol.upper())
+    if side:
+        rows = rows.filter(side=side)
+    if date_from:
+        rows = rows.filter(day__gte=date_from)
+    if date_to:
+        rows = rows.filter(day__lte=date_to)
+    rows = rows.order_by()
+    per_symbol = list(
+        rows.values("symbol", "side")
+        .annotate(amount=Sum("amount"), cost=Sum("cost"), count=Sum("count"))
+        .order_by("symbol", "side")
+    )
+    fees = list(
+        rows.exclude(fee_currency="")
+        .values("fee_currency")
+        .annotate(fee=Sum("fee"))
+        .order_by("fee_currency")
+    )
+    count = sum(row["count"] for row in per_symbol)
+    return {"per_symbol": per_symbol, "fees": fees, "count": count}
+
+
+def fills_summary(fills: QuerySet) -> dict:
+    """Return totals per symbol and side (quantity, notional, count) and fees per currency."""
+    base = fills.order_by()
+    per_symbol = list(
+        base.values("symbol", "side")
+        .annotate(amount=Sum("amount"), cost=Sum("cost"), count=Count("id"))
+        .order_by("symbol", "side")
+    )
+    fees = list(
+        base.exclude(Q(fee__isnull=True) | Q(fee_currency=""))
+        .values("fee_currency")
+        .annotate(fee=Sum("fee"))
+        .order_by("fee_currency")
+    )
+    return {"per_symbol": per_symbol, "fees": fees, "count": sum(r["count"] for r in per_symbol)}
+
+
+# --- market data -----------------------------------------------------------------------------
+
+
+def market_snapshot(*, exchange: str, symbol: str) -> dict:
+    """Return the stored ticker, order book and market rules of one symbol (None when absent)."""
+    return {
+        "price": MarketPrice.objects.filter(exchange=exchange, symbol=symbol).first(),
+        "book": OrderBookSnapshot.objects.filter(exchange=exchange, symbol=symbol).first(),
+        "info": MarketInfo.objects.filter(exchange=exchange, symbol=symbol).first(),
+        "dec": market_decimals(pairs={(exchange, symbol)})[(exchange, symbol)],
+    }
+
+
+def candles_for(*, exchange: str, symbol: str, timeframe: str, limit: int = 500) -> list[Candle]:
+    """Return the newest stored candles, oldest first."""
+    rows = Candle.objects.filter(exchange=exchange, symbol=symbol, timeframe=timeframe)
+    return list(reversed(rows.order_by("-opened_at")[:limit]))
+
+
+def chart_fills_for_user(*, user, key_id, symbol: str, since: datetime | None, limit: int = 500):
+    """Return the user's fills on one key and symbol since a time, for chart markers."""
+    rows = fills_for_user(user=user, key_id=key_id, symbol=symbol)
+    if since is not None:
+        rows = rows.filter(executed_at__gte=since)
+    return list(rows.values("executed_at", "side", "price", "amount")[:limit])
+
+
+def pending_intents_for_user(*, user, limit: int = 20) -> list[OrderIntent]:
+    """Return the user's order requests still on their way to the exchange, newest first."""
+    rows = (
+        OrderIntent.objects.filter(user=user, status__in=OrderIntent.UNFINISHED)
+        .select_related("key")
+        .defer("key__api_key", "key__secret", "key__passphrase")
+        .order_by("-created_at")[:limit]
+    )
+    return decorate(rows)
+
+
+DEFAULT_FEE_RATE = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class OrderEstimate:
+    price: Decimal | None
+    price_source: str
+    cost: Decimal | None
+    fee_rate: Decimal
+    fee: Decimal | None
+    total: Decimal | None
+
+
+def _best(levels) -> Decimal | None:
+    return Decimal(levels[0][0]) if levels else None
+
+
+def order_estimate(*, side: str, type: str, amount: Decimal, price, snapshot: dict):
+    """Estimate an order's cost and fee in the quote currency from stored market data."""
+    book, ticker, info = snapshot["book"], snapshot["price"], snapshot["info"]
+    source = "your limit price"
+    if type != "limit":
+        price, source = None, "the last price"
+        if book is not None:
+            price = _best(book.asks if side == "buy" else book.bids)
+            source = "the best ask" if side == "buy" else "the best bid"
+        if price is None and ticker is not None:
+            price, source = ticker.last, "the last price"
+    rate = DEFAULT_FEE_RATE
+    if info is not None and info.taker_fee is not None:
+        rate = info.taker_fee
+    cost = None if price is None else amount * price
+    fee = None if cost is None else cost * rate
+    total = None if cost is None else (cost + fee if side == "buy" else cost - fee)
+    return OrderEstimate(price, source if price is not None else "", cost, rate, fee, total)
+
+
+class FillsPage:
+    """A fills queryset sliced for a Paginator with a deferred join, one key at a time.
+
+    Per key, the page's ids are read in the (key, -executed_at, -id) index's own order (no
+    sort, and deep pages skip through the index alone); several keys' ids are merged here.
+    Then only the page's rows are loaded: page 1,000 costs about what page 1 does.
+    """
+
+    def __init__(self, fills: QuerySet, *, key_ids, count: int):
+        self.fills = fills.order_by("-executed_at", "-pk")
+        self.key_ids = list(key_ids)
+        self.count = count
+        self.ordered = True
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _ids(self, window: slice) -> list[int]:
+        stop = window.stop or self.count
+        per_key = [
+            self.fills.filter(key_id=key_id).values_list("executed_at", "pk")[:stop]
+            for key_id in self.key_ids
+        ]
+        if len(per_key) == 1:
+            return [pk for _, pk in per_key[0][window]]
+        merged = heapq.merge(*(list(rows) for rows in per_key), reverse=True)
+        return [pk for _, pk in itertools.islice(merged, window.start or 0, stop)]
+
+    def __getitem__(self, window: slice) -> list[SimpleNamespace]:
+        ids = self._ids(window) if self.key_ids else []
+        if not ids:
+            return []
+        return rows_of(Fill.objects.filter(pk__in=ids).order_by("-executed_at", "-pk"), FILL_FIELDS)

@@ -1,0 +1,51 @@
+"""Number formatting for the trading pages: fixed decimals per market, grouped thousands."""
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+DASH = "—"
+
+
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(19)}
+
+
+@register.filter
+def fixed(value, decimals=2):
+    """Format a number with exactly `decimals` decimals and thousands separators ('—' if None)."""
+    if value is None or value == "":
+        return DASH
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        places = min(max(int(decimals), 0), 18)
+    except (InvalidOperation, TypeError, ValueError):
+        return DASH
+    if not number.is_finite():
+        return DASH
+    return f"{number.quantize(_QUANTA[places], rounding=ROUND_HALF_EVEN):,.{places}f}"
+
+
+@register.filter
+def symbol_slug(symbol: str) -> str:
+    """BTC/USDT -> BTC-USDT, for URLs."""
+    return (symbol or "").replace("/", "-")
+
+
+@register.filter
+def percent(value, decimals=2):
+    """0.001 -> 0.10%."""
+    if value is None:
+        return DASH
+    return f"{fixed(Decimal(str(value)) * 100, decimals)}%"
+
+
+_SIDES = {"buy": ("side side-buy", "Buy"), "sell": ("side side-sell", "Sell")}
+
+
+@register.filter
+def side_label(side: str):
+    """Buy / Sell as a word with an arrow and colour class (colour is never the only signal)."""
+    css, word = _SIDES.get(side, ("side", side or DASH))
+    return format_html('<span class="{}">{}</span>', css, word)

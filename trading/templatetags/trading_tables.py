@@ -1,0 +1,106 @@
+"""Table rows of the busiest pages, rendered in Python.
+
+Django's template engine spends ~1 ms per fill row (a dozen lookups and filters each); the
+fills and overview pages render up to 50 rows every 5 s per open tab, so their rows are built
+here with format_html (escaped exactly as the template would) at a fraction of that.
+"""
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from trading.templatetags.trading_numbers import fixed, side_label, symbol_slug
+
+register = template.Library()
+
+_FILL_ROW = (
+    '<tr id="fill-{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+    '<td class="num">{}</td></tr>'
+)
+_NO_FILLS = mark_safe('<tr><td colspan="8" class="muted">No fills.</td></tr>')  # noqa: S308
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+def _fee(fill) -> str:
+    return "—" if fill.fee is None else f"{fixed(fill.fee, 8)} {fill.fee_currency}"
+
+
+@register.simple_tag
+def fill_rows(fills):
+    """<tr> rows for fills that carry `dec` (see selectors_dashboard.decorate)."""
+    if not fills:
+        return _NO_FILLS
+    return format_html_join(
+        "\n",
+        _FILL_ROW,
+        (
+            (
+                f.pk,
+                _when(f.executed_at),
+                f.key.label,
+                f.symbol,
+                side_label(f.side),
+                fixed(f.price, f.dec.price),
+                fixed(f.amount, f.dec.amount),
+                fixed(f.cost, f.dec.price),
+                _fee(f),
+            )
+            for f in fills
+        ),
+    )
+
+
+_ORDER_ROW = (
+    '<tr id="order-{}"><td>{}</td><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>{}</tr>'
+)
+
+
+def _order_actions(order, can_trade: bool, prefix: str):
+    if not can_trade:
+        return ""
+    amend = ""
+    if order.type == "limit":
+        amend = format_html(
+            '<a href="{}{}/amend/" class="small outline" role="button">Amend</a> ', prefix, order.pk
+        )
+    return format_html(
+        '<td class="actions">{}<a href="{}{}/cancel/" class="small secondary" '
+        'role="button">Cancel…</a></td>',
+        amend,
+        prefix,
+        order.pk,
+    )
+
+
+@register.simple_tag
+def order_rows(orders, can_trade=False):
+    """<tr> rows for open orders that carry `dec`, with Amend/Cancel links for traders."""
+    prefix = reverse("trading:orders")
+    market = reverse("trading:market_pick")
+    return format_html_join(
+        "\n",
+        _ORDER_ROW,
+        (
+            (
+                o.pk,
+                _when(o.placed_at),
+                o.key.label,
+                f"{market}{o.key_id}/{symbol_slug(o.symbol)}/",
+                o.symbol,
+                side_label(o.side),
+                o.type,
+                fixed(o.price, o.dec.price),
+                fixed(o.amount, o.dec.amount),
+                fixed(o.filled, o.dec.amount),
+                _order_actions(o, can_trade, prefix),
+            )
+            for o in orders
+        ),
+    )

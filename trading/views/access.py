@@ -1,0 +1,36 @@
+"""What every dashboard view checks: who may trade, whose key, which symbol."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from accounts.selectors import key_get_for_user
+from trading.models import SYMBOL_VALIDATOR
+from trading.services.orders import PLACE_PERMISSION
+
+
+def can_trade(user) -> bool:
+    """True when the user's role may place, amend and cancel orders."""
+    return user.has_perm(PLACE_PERMISSION)
+
+
+def require_trader(request) -> None:
+    """Refuse a trading action (403) to a viewer; call after the owner check (404)."""
+    if not can_trade(request.user):
+        raise PermissionDenied("Your role can view but not trade.")
+
+
+def filter_key(request, key_id):
+    """Return the key a filter names (404 and audit for someone else's), or None."""
+    if not key_id:
+        return None
+    return key_get_for_user(user=request.user, id=key_id, request=request)
+
+
+def symbol_from_slug(slug: str) -> str:
+    """BTC-USDT -> BTC/USDT; 404 for anything that is not BASE-QUOTE."""
+    symbol = slug.strip().upper().replace("-", "/")
+    try:
+        SYMBOL_VALIDATOR(symbol)
+    except ValidationError:
+        raise Http404("No such market.") from None
+    return symbol
