@@ -110,6 +110,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+    # Opening a SQLite connection (with its PRAGMAs) costs milliseconds per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -207,6 +209,13 @@ PAPER_TEST_CONTROLS = env.bool("PAPER_TEST_CONTROLS", default=DEBUG or TESTING)
 # Read the client address from X-Forwarded-For (for IP whitelists) only behind a trusted proxy.
 PAPER_TRUSTED_PROXY = env.bool("PAPER_TRUSTED_PROXY", default=False)
 # Request weight per minute per IP and per key, new orders per 10 s per account (Binance x10).
+# Rate-limit counters: shared Redis when configured, else per-process memory (the file
+# cache costs a file rename per request, which would dominate the exchange's latency).
+CACHES["paper"] = (
+    CACHES["default"]
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paper"}
+)
 PAPER_RATE_LIMITS = {
     "ip_weight_per_minute": env.int("PAPER_IP_WEIGHT_PER_MINUTE", default=60000),
     "key_weight_per_minute": env.int("PAPER_KEY_WEIGHT_PER_MINUTE", default=60000),

@@ -81,7 +81,8 @@ def _serve(request, endpoint: Endpoint, route: str, outcome: _Outcome) -> faults
         )
         if endpoint.counts_order:
             ratelimit.order_count_charge(account_id=call.account_id, now_ms=now.server_ms)
-        orders_evaluate(account_id=call.account_id, now=now)
+        if call.key.has_open_orders:
+            orders_evaluate(account_id=call.account_id, now=now)
     outcome.data = endpoint.handler(call)
     return plan
 

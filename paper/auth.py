@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 
 from paper.clock import Now
 from paper.errors import PaperError
-from paper.models import PaperApiKey
+from paper.models import PaperApiKey, PaperOrder
 
 KEY_RE = re.compile(r"^[A-Za-z0-9]{64}$")
 MAX_RECV_WINDOW = 60_000
@@ -97,7 +98,15 @@ def authenticate(request, params: dict, now: Now, permission: str) -> SignedRequ
     api_key = request.META.get("HTTP_X_MBX_APIKEY", "")
     if not KEY_RE.match(api_key):
         raise PaperError.key_format()
-    key = PaperApiKey.objects.select_related("account").filter(api_key=api_key).first()
+    # One query also tells whether the account has resting orders to evaluate.
+    open_orders = PaperOrder.objects.filter(
+        account_id=OuterRef("account_id"), status__in=PaperOrder.OPEN_STATUSES
+    )
+    key = (
+        PaperApiKey.objects.filter(api_key=api_key)
+        .annotate(has_open_orders=Exists(open_orders))
+        .first()
+    )
     if key is None:
         raise PaperError.rejected_key()
     payload, signature = signed_payload(request)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
 from paper.models import SimClock
@@ -28,8 +29,10 @@ def wall_ms() -> int:
 
 
 def clock_read() -> Now:
-    """Read the simulated clock row (absent = real time)."""
+    """Read the simulated clock row (absent, or test controls off = real time)."""
     wall = wall_ms()
+    if not settings.PAPER_TEST_CONTROLS:  # nothing can move the clock: skip the query
+        return Now(market_ms=wall, server_ms=wall)
     row = (
         SimClock.objects.filter(pk=1)
         .values_list("frozen_ms", "offset_ms", "skew_ms", "faults_armed")

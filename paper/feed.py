@@ -43,7 +43,11 @@ class Feed:
     @classmethod
     def load(cls, symbol: str, now: Now) -> "Feed":
         spec = spec_for(symbol)
-        pins = list(PriceAnchor.objects.filter(symbol=spec.symbol).values_list("minute", "price"))
+        pins = []
+        if settings.PAPER_TEST_CONTROLS:  # only test controls pin prices
+            pins = list(
+                PriceAnchor.objects.filter(symbol=spec.symbol).values_list("minute", "price")
+            )
         seed = settings.PAPER_SEED
         return cls(spec, seed, market.Anchors.build(spec, seed, pins), now)
 

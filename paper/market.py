@@ -49,6 +49,13 @@ class SymbolSpec:
     minute_volume: float  # average base volume per minute
     level_qty: float  # average base quantity per synthetic book level
     depth_per_bp: Decimal  # base quantity available per basis point a price trades through
+    # A cross pair follows base/quote of two other symbols (times a small own drift), so
+    # ETH/BTC stays close to ETH/USDT divided by BTC/USDT as arbitrage would keep it.
+    cross: tuple[str, str] | None = None
+
+    @property
+    def max_price(self) -> Decimal:
+        return self.tick * 10**8
 
     @property
     def unified(self) -> str:
@@ -95,7 +102,7 @@ SYMBOLS: dict[str, SymbolSpec] = {
             minute_volume=2.0,
             level_qty=0.8,
             depth_per_bp=Decimal("0.5"),
-        ),  # fmt: skip
+        ),
         _spec(
             "ETHUSDT",
             "ETH",
@@ -111,7 +118,7 @@ SYMBOLS: dict[str, SymbolSpec] = {
             minute_volume=30.0,
             level_qty=10.0,
             depth_per_bp=Decimal("8"),
-        ),  # fmt: skip
+        ),
         _spec(
             "ETHBTC",
             "ETH",
@@ -123,11 +130,12 @@ SYMBOLS: dict[str, SymbolSpec] = {
             "0.0001",
             "9000",
             start_price=0.049,
-            sigma=0.0005,
+            sigma=0.0009,
             minute_volume=10.0,
             level_qty=5.0,
             depth_per_bp=Decimal("4"),
-        ),  # fmt: skip
+            cross=("ETHUSDT", "BTCUSDT"),
+        ),
         _spec(
             "SOLUSDT",
             "SOL",
@@ -143,7 +151,7 @@ SYMBOLS: dict[str, SymbolSpec] = {
             minute_volume=400.0,
             level_qty=120.0,
             depth_per_bp=Decimal("100"),
-        ),  # fmt: skip
+        ),
     )
 }
 ASSETS = sorted({a for s in SYMBOLS.values() for a in (s.base, s.quote)})
@@ -185,6 +193,18 @@ class _Leaf:
     count: tuple[int, ...]  # per minute: number of trades
 
 
+CROSS_DRIFT_SIGMA = 0.000005  # per minute: a cross pair stays within ~1% of its legs
+
+
+def _closes(spec: "SymbolSpec", seed: int, block: int, walk: list[float]) -> tuple[float, ...]:
+    if spec.cross is None:
+        return tuple(spec.start_price * math.exp(spec.sigma * w) for w in walk)
+    base, quote = (_leaf(symbol, seed, block).closes for symbol in spec.cross)
+    return tuple(
+        b / q * math.exp(CROSS_DRIFT_SIGMA * w) for b, q, w in zip(base, quote, walk, strict=True)
+    )
+
+
 @lru_cache(maxsize=1 << 15)
 def _leaf(symbol: str, seed: int, block: int) -> _Leaf:
     """Fill one block of the bridge between its tree-given edges with a seeded PRNG."""
@@ -203,7 +223,7 @@ def _leaf(symbol: str, seed: int, block: int) -> _Leaf:
         half //= 2
     wiggle = spec.sigma * 0.8
     return _Leaf(
-        closes=tuple(spec.start_price * math.exp(spec.sigma * w) for w in walk),
+        closes=_closes(spec, seed, block, walk),
         up=tuple(math.exp(wiggle * rng.expovariate(1.0)) for _ in range(BLOCK)),
         down=tuple(math.exp(-wiggle * rng.expovariate(1.0)) for _ in range(BLOCK)),
         volume=tuple(spec.minute_volume * (0.3 + 1.4 * rng.random()) for _ in range(BLOCK)),

@@ -1,7 +1,7 @@
 """Request-weight and order-count limits, counted in the shared cache (Binance-style windows)."""
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 from paper.errors import PaperError
 
@@ -10,6 +10,7 @@ WEIGHT_WINDOW_MS = 60_000
 
 
 def _add(key: str, amount: int, timeout_s: int) -> int:
+    cache = caches["paper"]
     # incr() is atomic on Redis (approximate on the file cache); add() starts a new window.
     try:
         return cache.incr(key, amount)

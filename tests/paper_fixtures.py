@@ -12,6 +12,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.cache import caches
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 from django.db import connections
@@ -64,6 +65,7 @@ def paper_url(paper_server, transactional_db):
     from paper.services.controls import controls_reset
 
     controls_reset()
+    caches["paper"].clear()  # rate-limit counters
     return paper_server
 
 

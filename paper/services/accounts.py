@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from paper.market import ASSETS
 from paper.models import PaperAccount, PaperBalance, PaperOrder
-from paper.services.ledger import account_lock
+from paper.services.ledger import ledger_transaction
 
 
 def _starting_balances() -> dict[str, Decimal]:
@@ -38,8 +38,7 @@ def account_get_or_create(*, user) -> PaperAccount:
 
 def account_reset_balances(*, account: PaperAccount, now_ms: int) -> int:
     """Cancel every open order and put balances back to the starting amounts; return #canceled."""
-    with transaction.atomic():
-        account_lock(account_id=account.pk)
+    with ledger_transaction(account_id=account.pk):
         canceled = PaperOrder.objects.filter(
             account=account, status__in=PaperOrder.OPEN_STATUSES
         ).update(status=PaperOrder.Status.CANCELED, locked_amount=0, updated_ms=now_ms)

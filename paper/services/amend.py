@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 
 from paper.clock import Now
 from paper.errors import PaperError
-from paper.services.ledger import account_lock
+from paper.services.ledger import ledger_transaction
 from paper.services.orders import (
     OrderRequest,
     order_cancel_locked,
@@ -37,8 +37,7 @@ def order_cancel_replace(
     """
     if mode not in MODES:
         raise PaperError.mandatory("cancelReplaceMode")
-    with transaction.atomic():
-        account_lock(account_id=account_id)
+    with ledger_transaction(account_id=account_id):
         order = order_find(
             account_id=account_id,
             symbol=req.spec.symbol,

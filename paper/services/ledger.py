@@ -1,11 +1,18 @@
 """Balance rows locked for one transaction: every change to free/locked goes through here."""
 
+import threading
+from contextlib import contextmanager
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import F
 
 from paper.errors import PaperError
 from paper.models import PaperAccount, PaperBalance
+
+# SQLite has one writer at a time; threads of one process queue here instead of in SQLite's
+# busy handler, which sleeps in growing steps (1, 2, 5, 10… ms) while it waits.
+_sqlite_writers = threading.RLock()
 
 
 def account_lock(*, account_id: int) -> None:
@@ -15,6 +22,21 @@ def account_lock(*, account_id: int) -> None:
     the start of the transaction (a read-then-write upgrade could fail with "locked").
     """
     PaperAccount.objects.filter(pk=account_id).update(write_seq=F("write_seq") + 1)
+
+
+@contextmanager
+def ledger_transaction(*, account_id: int):
+    """A transaction that holds the account's ledger lock until it commits."""
+    serialize = connection.vendor == "sqlite"
+    if serialize:
+        _sqlite_writers.acquire()
+    try:
+        with transaction.atomic():
+            account_lock(account_id=account_id)
+            yield
+    finally:
+        if serialize:
+            _sqlite_writers.release()
 
 
 class Ledger:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from paper import matching
 from paper.clock import Now
@@ -14,7 +14,7 @@ from paper.errors import PaperError
 from paper.feed import Feed, spec_for
 from paper.market import SymbolSpec
 from paper.models import PaperOrder, PaperTrade
-from paper.services.ledger import Ledger, account_lock
+from paper.services.ledger import Ledger, ledger_transaction
 
 Type, Side, Status = PaperOrder.Type, PaperOrder.Side, PaperOrder.Status
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
@@ -57,7 +57,7 @@ def _decimal(params: dict, name: str) -> Decimal | None:
 
 
 def _check_filters(spec: SymbolSpec, req_type, price, quantity) -> None:
-    if price is not None and (price < spec.tick or price % spec.tick):
+    if price is not None and (price < spec.tick or price > spec.max_price or price % spec.tick):
         raise PaperError.filter_failure("PRICE_FILTER")
     if quantity is not None:
         max_qty = spec.market_max_qty if req_type == Type.MARKET else spec.max_qty
@@ -179,7 +179,8 @@ def release_lock(*, order: PaperOrder, ledger: Ledger) -> None:
 # --- placing -------------------------------------------------------------------------------------
 
 
-def _immediate_fills(req: OrderRequest, feed: Feed) -> list[matching.Fill]:
+def immediate_fills(req: OrderRequest, feed: Feed) -> list[matching.Fill]:
+    """Fills against the book for the part of an order that crosses it (none if it rests)."""
     levels = feed.levels("asks" if req.is_buy else "bids")
     if req.type == Type.LIMIT_MAKER:
         if matching.would_take(levels, req.is_buy, req.price):
@@ -251,16 +252,19 @@ def _rest_or_expire(order: PaperOrder, req: OrderRequest, ledger: Ledger) -> Non
     order.locked_amount = amount
 
 
-def order_place_locked(*, account_id: int, req: OrderRequest, now: Now):
-    """Place an order inside a transaction that already holds the account lock."""
-    if PaperOrder.objects.filter(
-        account_id=account_id,
-        client_order_id=req.client_order_id,
-        status__in=PaperOrder.OPEN_STATUSES,
-    ).exists():
+def order_place_locked(*, account_id: int, req: OrderRequest, now: Now, fills=None):
+    """Place an order inside a transaction that already holds the account lock.
+
+    `fills` are the immediate fills, when the caller computed them before taking the lock
+    (they depend only on the market, not on the account).
+    """
+    open_orders = PaperOrder.objects.filter(
+        account_id=account_id, status__in=PaperOrder.OPEN_STATUSES
+    )
+    if open_orders.filter(client_order_id=req.client_order_id).exists():
         raise PaperError.duplicate_order()
-    feed = Feed.load(req.spec.symbol, now)
-    fills = _immediate_fills(req, feed)
+    if fills is None:
+        fills = immediate_fills(req, Feed.load(req.spec.symbol, now))
     ledger = Ledger(account_id=account_id, assets=[req.spec.base, req.spec.quote])
     _check_funds(req, fills, ledger)
     if req.time_in_force == "FOK" and sum(f.qty for f in fills) < req.quantity:
@@ -270,7 +274,7 @@ def order_place_locked(*, account_id: int, req: OrderRequest, now: Now):
         order=order, fills=fills, ledger=ledger, spec=req.spec, time_ms=now.market_ms
     )
     _rest_or_expire(order, req, ledger)
-    order.save()  # one INSERT with the final state; the unique constraint backs the check above
+    order.save()  # one INSERT with the final state; a unique constraint backs the check above
     PaperTrade.objects.bulk_create(trades)
     ledger.save()
     return order, trades
@@ -278,10 +282,12 @@ def order_place_locked(*, account_id: int, req: OrderRequest, now: Now):
 
 def order_place(*, account_id: int, req: OrderRequest, now: Now):
     """Place an order: fill what crosses the book, rest or expire the rest; -> (order, trades)."""
+    # Walk the book before locking: the lock (SQLite's single writer) is held only for the
+    # balance check and the writes.
+    fills = immediate_fills(req, Feed.load(req.spec.symbol, now))
     try:
-        with transaction.atomic():
-            account_lock(account_id=account_id)
-            return order_place_locked(account_id=account_id, req=req, now=now)
+        with ledger_transaction(account_id=account_id):
+            return order_place_locked(account_id=account_id, req=req, now=now, fills=fills)
     except IntegrityError:  # the open-client-id constraint: a racing duplicate
         raise PaperError.duplicate_order() from None
 
@@ -317,8 +323,7 @@ def order_cancel_locked(*, account_id: int, order: PaperOrder | None, now: Now) 
 
 def order_cancel(*, account_id: int, symbol: str, order_id=None, client_order_id=None, now: Now):
     """Cancel one open order by id or client id (Binance: -2011 if unknown or closed)."""
-    with transaction.atomic():
-        account_lock(account_id=account_id)
+    with ledger_transaction(account_id=account_id):
         order = order_find(
             account_id=account_id,
             symbol=symbol,
@@ -331,8 +336,7 @@ def order_cancel(*, account_id: int, symbol: str, order_id=None, client_order_id
 
 def orders_cancel_all(*, account_id: int, symbol: str, now: Now) -> list[PaperOrder]:
     """Cancel every open order of a symbol (Binance: -2011 when there is none)."""
-    with transaction.atomic():
-        account_lock(account_id=account_id)
+    with ledger_transaction(account_id=account_id):
         orders = list(
             PaperOrder.objects.select_for_update().filter(
                 account_id=account_id, symbol=symbol, status__in=PaperOrder.OPEN_STATUSES

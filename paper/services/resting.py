@@ -8,13 +8,11 @@ fill is applied exactly once however many processes evaluate concurrently.
 
 from decimal import Decimal
 
-from django.db import transaction
-
 from paper import matching
 from paper.clock import Now, clock_read
 from paper.feed import Feed
 from paper.models import PaperOrder, PaperTrade
-from paper.services.ledger import Ledger, account_lock
+from paper.services.ledger import Ledger, ledger_transaction
 from paper.services.orders import fills_apply, release_lock
 
 # Without fills, the checkpoint is written at most this often (it bounds the rescan).
@@ -76,8 +74,7 @@ def orders_evaluate(*, account_id: int, now: Now, symbol: str | None = None) -> 
     if not due:
         return 0
     fills = 0
-    with transaction.atomic():
-        account_lock(account_id=account_id)
+    with ledger_transaction(account_id=account_id):
         # Re-read under the lock: another process may have settled these meanwhile.
         for order in PaperOrder.objects.select_for_update().filter(
             pk__in=due, status__in=PaperOrder.OPEN_STATUSES

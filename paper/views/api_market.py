@@ -1,5 +1,7 @@
 """Public market-data endpoints: ping, time, exchangeInfo, tickers, depth, klines, trades."""
 
+from django.conf import settings
+
 from paper import market
 from paper.api import Call
 from paper.errors import PaperError
@@ -40,7 +42,7 @@ def _symbol_info(spec: market.SymbolSpec) -> dict:
             {
                 "filterType": "PRICE_FILTER",
                 "minPrice": fmt(spec.tick),
-                "maxPrice": fmt(spec.tick * 10**8),
+                "maxPrice": fmt(spec.max_price),
                 "tickSize": fmt(spec.tick),
             },
             {
@@ -63,7 +65,7 @@ def _symbol_info(spec: market.SymbolSpec) -> dict:
                 "maxQty": fmt(spec.market_max_qty),
                 "stepSize": fmt(0),
             },
-        ],  # fmt: skip
+        ],
         "permissions": [],
         "permissionSets": [["SPOT"]],
         "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
@@ -85,9 +87,14 @@ def exchange_info(call: Call):
                 "rateLimitType": "REQUEST_WEIGHT",
                 "interval": "MINUTE",
                 "intervalNum": 1,
-                "limit": 6000,
+                "limit": settings.PAPER_RATE_LIMITS["ip_weight_per_minute"],
             },
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+            {
+                "rateLimitType": "ORDERS",
+                "interval": "SECOND",
+                "intervalNum": 10,
+                "limit": settings.PAPER_RATE_LIMITS["orders_per_10s"],
+            },
         ],
         "exchangeFilters": [],
         "symbols": [_symbol_info(spec) for spec in _specs(call)],
@@ -114,7 +121,9 @@ def book_ticker(call: Call):
 
 
 def depth_weight(params: dict) -> int:
-    limit = int_param(params, "limit", 100) if str(params.get("limit", "")).isdigit() else 100
+    """Binance's depth weights by limit (an invalid limit is refused later, at weight 5)."""
+    raw = params.get("limit", "")
+    limit = int(raw) if raw.isdigit() else 100
     return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
 
 
@@ -145,7 +154,15 @@ def trades(call: Call):
 def agg_trades(call: Call):
     feed = Feed.load(required(call.params, "symbol"), call.now)
     return [
-        {"a": t["id"], "p": t["price"], "q": t["qty"], "f": t["id"], "l": t["id"],
-         "T": t["time"], "m": t["isBuyerMaker"], "M": True}
+        {
+            "a": t["id"],
+            "p": t["price"],
+            "q": t["qty"],
+            "f": t["id"],
+            "l": t["id"],
+            "T": t["time"],
+            "m": t["isBuyerMaker"],
+            "M": True,
+        }
         for t in feed.recent_trades(limit_param(call.params, 500, 1000))
-    ]  # fmt: skip
+    ]

@@ -1,6 +1,7 @@
 """Every refusal reaches ccxt as the exception class Binance's would (wire doc §6.2)."""
 
 import json
+import time
 from datetime import timedelta
 
 import ccxt
@@ -208,8 +209,16 @@ def test_amending_an_order_that_is_gone_fails_like_binance(trader):
 # --- rate limits --------------------------------------------------------------------------------
 
 
+def start_of_a_fresh_window(window_ms: int, needed_ms: int) -> None:
+    """Counters are per fixed window: do not let a burst straddle two of them."""
+    into = int(time.time() * 1000) % window_ms
+    if into > window_ms - needed_ms:
+        time.sleep((window_ms - into) / 1000 + 0.05)
+
+
 def test_past_the_weight_limit_requests_get_429_with_retry_after(paper_binance):
     ex = paper_binance()
+    start_of_a_fresh_window(60_000, 5_000)
     limits = {"ip_weight_per_minute": 5, "key_weight_per_minute": 5, "orders_per_10s": 5}
     with override_settings(PAPER_RATE_LIMITS=limits):
         for _ in range(5):
@@ -222,9 +231,17 @@ def test_past_the_weight_limit_requests_get_429_with_retry_after(paper_binance):
 
 def test_too_many_new_orders_get_429(trader):
     limits = {"ip_weight_per_minute": 1000, "key_weight_per_minute": 1000, "orders_per_10s": 2}
+    start_of_a_fresh_window(10_000, 3_000)
     with override_settings(PAPER_RATE_LIMITS=limits):
         trader.create_order(BTC, "limit", "buy", 0.001, 40000)
         trader.create_order(BTC, "limit", "buy", 0.001, 40000)
         raises_exactly(ccxt.DDoSProtection, trader.create_order, BTC, "limit", "buy", 0.001, 40000)
     assert last_body(trader)["code"] == -1015
     assert len(trader.fetch_open_orders(BTC)) == 2
+
+
+def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(paper_binance, paper_key):
+    ex = paper_binance(*paper_key(ip=["10.0.0.0/8"]), headers={"X-Forwarded-For": "10.1.2.3"})
+    raises_exactly(ccxt.AuthenticationError, ex.fetch_balance)  # a client can claim anything
+    with override_settings(PAPER_TRUSTED_PROXY=True):
+        assert ex.fetch_balance()["USDT"]["free"] == 10000

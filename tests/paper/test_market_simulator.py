@@ -108,3 +108,25 @@ def test_candles_through_ccxt_reach_back_90_days_and_agree_across_intervals(pape
     second = ex.fetch_ohlcv("BTC/USDT", "5m", since=first[-1][0] + 1, limit=1000)
     assert second[0][0] == first[-1][0] + 300_000  # pages join without gap or overlap
     assert ex.fetch_ohlcv("BTC/USDT", "5m", since=since, limit=1000) == first  # reproducible
+
+
+@pytest.mark.django_db
+def test_the_24h_ticker_is_the_last_1440_one_minute_candles():
+    clock_freeze()
+    feed = Feed.load("SOLUSDT", clock_read())
+    ticker = feed.ticker_24hr()
+    window = [feed.minute_candle(m) for m in range(feed.minute - DAY + 1, feed.minute + 1)]
+    tick, step = feed.spec.tick, feed.spec.step
+    assert D(ticker["openPrice"]) == window[0].open * tick
+    assert D(ticker["lastPrice"]) == window[-1].close * tick
+    assert D(ticker["highPrice"]) == max(c.high for c in window) * tick
+    assert D(ticker["lowPrice"]) == min(c.low for c in window) * tick
+    assert D(ticker["volume"]) == sum(c.volume for c in window) * step
+    assert D(ticker["bidPrice"]) < D(ticker["lastPrice"]) < D(ticker["askPrice"])
+
+
+def test_eth_btc_stays_within_a_percent_of_eth_usdt_over_btc_usdt():
+    eth, btc, cross = (market.SYMBOLS[s] for s in ("ETHUSDT", "BTCUSDT", "ETHBTC"))
+    for minute in range(NOW - 365 * DAY, NOW, 7 * DAY + 13):
+        implied = market.walk_close(eth, 7, minute) / market.walk_close(btc, 7, minute)
+        assert market.walk_close(cross, 7, minute) == pytest.approx(implied, rel=0.01)

@@ -4,6 +4,7 @@ import asyncio
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
 
 from paper.services.controls import price_set
 from tests.paper.helpers import (
@@ -82,6 +83,13 @@ def test_a_limit_order_rests_is_amended_fills_and_the_ledger_adds_up(paper_binan
     assert final["ETH"] == (D("5"), D("0"))
 
 
+def _in_own_connection(func, **kwargs):
+    try:
+        return func(**kwargs)
+    finally:
+        connection.close()  # a worker thread's connection would outlive the test database
+
+
 def test_the_same_scenario_through_async_ccxt(paper_binance, paper_key):
     api_key, secret = paper_key()
     pin_market("ETHUSDT", "3000")
@@ -95,7 +103,7 @@ def test_the_same_scenario_through_async_ccxt(paper_binance, paper_key):
             validate_ohlcv(ex, await ex.fetch_ohlcv("ETH/USDT", "15m", limit=10), "ETH/USDT")
             order = await ex.create_order("ETH/USDT", "limit", "sell", 1, 3100)
             amended = await ex.edit_order(order["id"], "ETH/USDT", "limit", "sell", 1, 3050)
-            await asyncio.to_thread(price_set, symbol="ETHUSDT", price="3060")
+            await asyncio.to_thread(_in_own_connection, price_set, symbol="ETHUSDT", price="3060")
             filled = await ex.fetch_order(amended["id"], "ETH/USDT")
             validate_order(ex, filled, "ETH/USDT", "fetchOrder")
             other = await ex.create_order("ETH/USDT", "limit", "buy", 0.5, 2000)
@@ -124,3 +132,13 @@ def test_a_market_order_walks_the_book_and_pays_the_taker_fee(paper_binance, pap
     final = exact_balances(ex.fetch_balance())
     assert final["USDT"] == (D("10000") - best_ask * D("0.01"), D("0"))
     assert final["BTC"] == (D("0.50999"), D("0"))
+
+
+def test_signatures_cover_the_raw_percent_encoded_body(paper_binance, paper_key):
+    ex = paper_binance(*paper_key())
+    pin_market("BTCUSDT", "50000")
+    order = ex.create_order(BTC, "limit", "buy", 0.001, 40000, {"clientOrderId": "a b/c+d"})
+    assert order["clientOrderId"] == "a b/c+d"
+    found = ex.fetch_order(None, BTC, {"clientOrderId": "a b/c+d"})
+    assert found["id"] == order["id"]
+    assert ex.cancel_order(None, BTC, {"clientOrderId": "a b/c+d"})["status"] == "canceled"
