@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from allauth.mfa.base.internal.flows import delete_dangling_recovery_codes
 from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
@@ -6,14 +8,16 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q
+from django.db.models.functions import Coalesce, Least
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
 from accounts.audit_csv import audit_events_csv_lines
-from accounts.models import AuditEvent, ExchangeKey, User
+from accounts.models import AuditEvent, ExchangeKey, Notification, NotificationWebhook, User
 from accounts.selectors import user_role_names
 from accounts.services.audit import audit_record
 from accounts.services.keys import SECRET_FIELDS, key_disable
@@ -221,10 +225,32 @@ class AuthenticatorAdmin(admin.ModelAdmin):
             self.delete_model(request, authenticator)
 
 
+def _replace_by():
+    # The earlier of rotate-by and the exchange's reported expiry (rotate_by when none).
+    return Least("rotate_by", Coalesce("exchange_expires_at", "rotate_by"))
+
+
+class RotationFilter(admin.SimpleListFilter):
+    title = "rotation"
+    parameter_name = "rotation"
+
+    def lookups(self, request, model_admin):
+        return (("overdue", "Rotation overdue"), ("week", "Due within 7 days"))
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.filter(replace_by_at__lt=now)
+        if self.value() == "week":
+            return queryset.filter(replace_by_at__gte=now, replace_by_at__lt=now + timedelta(7))
+        return queryset
+
+
 @admin.register(ExchangeKey)
 class ExchangeKeyAdmin(admin.ModelAdmin):
     """Read-only view of keys: no credential field, not even its ciphertext, is ever loaded."""
 
+    change_list_template = "admin/accounts/exchangekey/change_list.html"
     list_display = (
         "label",
         "user",
@@ -237,8 +263,9 @@ class ExchangeKeyAdmin(admin.ModelAdmin):
         "created_at",
         "last_used_at",
         "rotate_by",
+        "rotation",
     )
-    list_filter = ("status", "exchange", "scope_trade", "scope_withdraw")
+    list_filter = (RotationFilter, "status", "exchange", "scope_trade", "scope_withdraw")
     search_fields = ("label", "fingerprint", "user__username", "exchange")
     date_hierarchy = "created_at"
     fields = (
@@ -262,7 +289,9 @@ class ExchangeKeyAdmin(admin.ModelAdmin):
         "updated_at",
         "last_used_at",
         "rotation_period_days",
+        "rotated_at",
         "rotate_by",
+        "rotation_snoozed_until",
         "last_error",
         "enc_key_version",
     )
@@ -270,7 +299,49 @@ class ExchangeKeyAdmin(admin.ModelAdmin):
     actions = ("disable_keys",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer(*SECRET_FIELDS).select_related("user")
+        qs = super().get_queryset(request).defer(*SECRET_FIELDS).select_related("user")
+        return qs.annotate(replace_by_at=_replace_by())
+
+    @admin.display(description="rotation", ordering="replace_by_at")
+    def rotation(self, obj):
+        days = (obj.replace_by_at.date() - timezone.now().date()).days
+        if days < 0:
+            return f"⚠ overdue {-days} d"
+        return "due today" if days == 0 else f"in {days} d"
+
+    def get_urls(self):
+        summary = self.admin_site.admin_view(self.age_summary_view)
+        return [
+            path("age-summary/", summary, name="accounts_exchangekey_age_summary"),
+            *super().get_urls(),
+        ]
+
+    def age_summary_view(self, request):
+        """Per user: how many keys, the oldest credentials, and how many are overdue."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        rows = (
+            ExchangeKey.objects.annotate(since=Coalesce("rotated_at", "created_at"))
+            .annotate(replace_by_at=_replace_by())
+            .values("user__username")
+            .annotate(
+                keys=Count("id"),
+                active=Count("id", filter=Q(status=ExchangeKey.Status.ACTIVE)),
+                oldest=Min("since"),
+                overdue=Count("id", filter=Q(replace_by_at__lt=now)),
+                next_due=Min("replace_by_at"),
+            )
+            .order_by("oldest")
+        )
+        users = [{**row, "oldest_days": (now - row["oldest"]).days} for row in rows]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Exchange-key age per user",
+            "users": users,
+        }
+        return TemplateResponse(request, "admin/accounts/exchangekey/age_summary.html", context)
 
     def has_add_permission(self, request):
         return False  # keys are connected by their owner, through the audited service
@@ -289,3 +360,42 @@ class ExchangeKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             key_disable(key=key, reason="Disabled by an administrator.", actor=request.user)
         self.message_user(request, f"Disabled {queryset.count()} key(s).")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Notifications as sent, read-only (for support: did the user get told?)."""
+
+    list_display = ("created_at", "user", "kind", "title", "read_at", "emailed_at")
+    list_filter = ("kind",)
+    search_fields = ("user__username", "title")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NotificationWebhook)
+class NotificationWebhookAdmin(admin.ModelAdmin):
+    """Users' webhooks without their signing secret."""
+
+    list_display = ("user", "url", "secret_created_at", "last_attempt_at", "last_status")
+    fields = ("user", "url", "secret_created_at", "last_attempt_at", "last_status", "updated_at")
+    readonly_fields = fields
+    list_select_related = ("user",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("secret")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

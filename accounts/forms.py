@@ -3,6 +3,7 @@
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
 from allauth.mfa.totp.internal.auth import TOTP
+from django import forms
 
 
 class ActivateTOTPForm(AllauthActivateTOTPForm):
@@ -17,3 +18,15 @@ class ActivateTOTPForm(AllauthActivateTOTPForm):
             code
         )
         return code
+
+
+class WebhookURLForm(forms.Form):
+    """Where keytrade POSTs your notifications (empty turns the webhook off)."""
+
+    url = forms.URLField(
+        label="Webhook URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="keytrade POSTs each notification here as signed JSON. Leave empty to turn off.",
+    )

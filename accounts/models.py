@@ -67,6 +67,12 @@ class AuditChainHead(models.Model):
         return f"audit head at #{self.last_seq}"
 
 
+KEY_EXPIRED_REASON = (
+    "Expired: the exchange no longer accepts this key because it reached its expiry date. "
+    "Rotate it (paste a new key from the exchange) to use it again."
+)
+
+
 class ExchangeKey(models.Model):
     """A user's API key for one exchange; credentials are encrypted and never shown again."""
 
@@ -111,6 +117,12 @@ class ExchangeKey(models.Model):
         default=90, validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
     rotate_by = models.DateTimeField()
+    # When the credentials were last swapped by key_rotate; the rotation period counts from here.
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    # Reminder bookkeeping for the current rotate-by cycle (reset whenever rotate_by changes).
+    rotation_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rotation_reminder_stage = models.CharField(max_length=16, blank=True, editable=False)
+    rotation_snoozed_until = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=300, blank=True)
     # Which (SECRET_KEY, CRYPTOGRAPHY_KEY) pair encrypted this row; see encryption.VaultKeys.
     enc_key_version = models.PositiveIntegerField(default=0)
@@ -134,11 +146,55 @@ class ExchangeKey(models.Model):
 
     @property
     def rotation_due(self) -> bool:
-        return self.rotate_by is not None and timezone.now() >= self.rotate_by
+        """True once the rotate-by date (or the exchange's expiry, if sooner) has passed."""
+        due = self.replace_by
+        return due is not None and timezone.now() >= due
 
     @property
     def age_days(self) -> int:
         return (timezone.now() - self.created_at).days
+
+    @property
+    def credentials_since(self):
+        """When the credentials now stored were put in: the last rotation, else the connection."""
+        return self.rotated_at or self.created_at
+
+    @property
+    def credentials_age_days(self) -> int:
+        return (timezone.now() - self.credentials_since).days
+
+    @property
+    def replace_by(self):
+        """When the credentials must be replaced: rotate-by, or the exchange expiry if sooner."""
+        dates = [d for d in (self.rotate_by, self.exchange_expires_at) if d is not None]
+        return min(dates) if dates else None
+
+    @property
+    def rotation_days_left(self) -> int | None:
+        """Whole days until replace_by (negative when overdue), counted in UTC calendar days."""
+        due = self.replace_by
+        return None if due is None else (due.date() - timezone.now().date()).days
+
+    @property
+    def rotation_days_overdue(self) -> int:
+        days_left = self.rotation_days_left
+        return -days_left if days_left is not None and days_left < 0 else 0
+
+    @property
+    def rotation_snoozed(self) -> bool:
+        snoozed = self.rotation_snoozed_until
+        return snoozed is not None and snoozed > timezone.now()
+
+    @property
+    def exchange_expiry_passed(self) -> bool:
+        """True when the expiry the exchange reported for this key has passed."""
+        expires = self.exchange_expires_at
+        return expires is not None and expires <= timezone.now()
+
+    @property
+    def is_expired(self) -> bool:
+        """True when keytrade disabled the key because the exchange says it expired."""
+        return self.status == self.Status.DISABLED and self.status_reason == KEY_EXPIRED_REASON
 
 
 class EncryptionCanary(models.Model):
@@ -153,3 +209,81 @@ class EncryptionCanary(models.Model):
 
     def __str__(self):
         return "encryption canary"
+
+
+class Notification(models.Model):
+    """One message to a user: shown in-app, emailed, and posted to their webhook if they set one."""
+
+    class Kind(models.TextChoices):
+        KEY_REMINDER = "key_reminder", "Key rotation reminder"
+        KEY_ROTATED = "key_rotated", "Key rotated"
+        KEY_VERIFICATION_FAILED = "key_verification_failed", "Key verification failed"
+        KEY_WITHDRAW_ENABLED = "key_withdraw_enabled", "Key can withdraw"
+        KEY_REJECTED = "key_rejected", "Key rejected by the exchange"
+        KEY_EXPIRED = "key_expired", "Key expired"
+        BOT_ERROR = "bot_error", "Bot error"
+        RISK_STOP = "risk_stop", "Risk stop"
+        KILL_SWITCH = "kill_switch", "Kill switch"
+        ORDER_ALERT = "order_alert", "Order alert"
+        WEBHOOK_TEST = "webhook_test", "Webhook test"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # With dedupe_day, at most one notification per user, key and UTC day (e.g. per key reminder).
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    dedupe_day = models.DateField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "dedupe_key", "dedupe_day"],
+                condition=~models.Q(dedupe_key=""),
+                name="notification_unique_dedupe_per_user_day",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.title}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class NotificationWebhook(models.Model):
+    """A user's outgoing webhook: where to POST notifications and the secret that signs them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_webhook"
+    )
+    url = models.URLField(max_length=500, blank=True)
+    # HMAC-SHA256 signing secret; encrypted like exchange credentials, shown once when generated.
+    secret = VaultTextField(blank=True, default="")
+    secret_created_at = models.DateTimeField(null=True, blank=True)
+    enc_key_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=200, blank=True)
+
+    def __str__(self):
+        return f"webhook of {self.user}"
+
+    @property
+    def has_secret(self) -> bool:
+        return self.secret_created_at is not None
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.url) and self.has_secret

@@ -4,7 +4,7 @@ from allauth.mfa.models import Authenticator
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.models import AuditEvent, ExchangeKey
+from accounts.models import AuditEvent, ExchangeKey, Notification
 from accounts.services.audit import audit_record
 
 # Recovery codes alone are a fallback, not a second factor.
@@ -49,3 +49,30 @@ def key_get_for_user(*, user, id, request=None) -> ExchangeKey:
             outcome=AuditEvent.Outcome.DENIED,
         )
     raise Http404("No such exchange key.")
+
+
+def notifications_for_user(*, user) -> QuerySet[Notification]:
+    """Return the user's notifications, newest first."""
+    return Notification.objects.filter(user=user).order_by("-created_at")
+
+
+def notification_unread_count(*, user) -> int:
+    """Return how many of the user's notifications are unread."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_get_for_user(*, user, id, request=None) -> Notification:
+    """Return the user's notification with that id; 404 otherwise, auditing attempts on others'."""
+    notification = notifications_for_user(user=user).filter(pk=id).first()
+    if notification is not None:
+        return notification
+    if Notification.objects.filter(pk=id).exists():
+        audit_record(
+            event_type="access.denied",
+            actor=user,
+            request=request,
+            target_type=Notification._meta.label_lower,
+            target_id=str(id),
+            outcome=AuditEvent.Outcome.DENIED,
+        )
+    raise Http404("No such notification.")

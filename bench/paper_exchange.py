@@ -3,7 +3,8 @@
 Starts its own gunicorn on a free port with a throw-away var directory (SQLite database
 unless --database-url, fresh secrets), creates one paper account and key per client, then runs N
 concurrent async ccxt clients: first hitting /api/v3/ping, then placing and cancelling
-resting limit orders. Prints requests per second and p50/p99 latency per request kind.
+resting limit orders, then one client alone (latency without queueing). Prints requests per
+second and p50/p99 latency per request kind.
 
     .venv/bin/python bench/paper_exchange.py [--clients 8] [--seconds 10] [--workers 2]
         [--database-url postgres://…/empty_db]
@@ -181,6 +182,9 @@ def main() -> None:
             report("public ping", samples, elapsed, args.clients)
             samples, elapsed = asyncio.run(run_clients(base, keys, args.seconds, place_cancel))
             report("signed place + cancel", samples, elapsed, args.clients)
+            # Latency without queueing: with N clients, p50 >= N / throughput (Little's law).
+            samples, elapsed = asyncio.run(run_clients(base, keys[:1], args.seconds, place_cancel))
+            report("signed place + cancel, one client", samples, elapsed, 1)
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -261,6 +261,13 @@ EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="keytrade <keytrade@localhost>")
 
+# --- Notifications -----------------------------------------------------------------------------
+# Links in emails and webhook payloads are made absolute with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Outgoing webhooks may not reach loopback/private/link-local addresses unless this is on.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+
 # --- Security (production = DEBUG off) ---------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -102,13 +102,10 @@ def authenticate(request, params: dict, now: Now, permission: str) -> SignedRequ
     open_orders = PaperOrder.objects.filter(
         account_id=OuterRef("account_id"), status__in=PaperOrder.OPEN_STATUSES
     )
-    key = (
-        PaperApiKey.objects.filter(api_key=api_key)
-        .annotate(has_open_orders=Exists(open_orders))
-        .first()
-    )
-    if key is None:
-        raise PaperError.rejected_key()
+    try:
+        key = PaperApiKey.objects.annotate(has_open_orders=Exists(open_orders)).get(api_key=api_key)
+    except PaperApiKey.DoesNotExist:
+        raise PaperError.rejected_key() from None
     payload, signature = signed_payload(request)
     if not signature:
         raise PaperError.mandatory("signature")

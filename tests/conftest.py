@@ -70,3 +70,40 @@ from tests.paper_fixtures import (  # noqa: E402,F401 - fixtures shared by every
     paper_server,
     paper_url,
 )
+
+
+class Clock:
+    """A controllable `django.utils.timezone.now` (aware UTC)."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def set(self, now):
+        self.now = now
+
+    def advance(self, **delta):
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Freeze keytrade's clock at 2026-03-01 07:00 UTC; move it with clock.set/advance."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    frozen = Clock(datetime(2026, 3, 1, 7, 0, tzinfo=UTC))
+    monkeypatch.setattr(timezone, "now", lambda: frozen.now)
+    return frozen
+
+
+@pytest.fixture
+def eager_tasks(monkeypatch):
+    """Run Celery tasks in-process when queued (on commit), propagating their errors."""
+    from keytrade.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    monkeypatch.setitem(app.conf, "task_eager_propagates", True)
+    return app

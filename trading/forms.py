@@ -149,3 +149,41 @@ class KeyDisableForm(forms.Form):
     reason = forms.CharField(
         max_length=300, required=False, help_text="Optional: why you are disabling it."
     )
+
+
+class KeyRotateForm(forms.Form):
+    """Paste the replacement key for the same exchange account."""
+
+    api_key = _secret_field("New API key")
+    secret = _secret_field("New secret")
+    passphrase = _secret_field("New passphrase")
+
+    def __init__(self, *args, exchange: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.needs_passphrase = bool(required_credentials(exchange).get("passphrase"))
+        if not self.needs_passphrase:
+            del self.fields["passphrase"]
+
+    def clean(self):
+        data = super().clean()
+        for name in ("api_key", "secret"):
+            if not data.get(name):
+                self.add_error(name, "Paste the new key's value here.")
+        if self.needs_passphrase and not data.get("passphrase"):
+            self.add_error("passphrase", "This exchange requires a passphrase.")
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "api_key": data["api_key"],
+            "secret": data["secret"],
+            "passphrase": data.get("passphrase", "") or "",
+        }
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for name, errors in exc.error_dict.items():
+            self.add_error(name if name in self.fields else None, errors)

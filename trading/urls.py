@@ -10,6 +10,8 @@ urlpatterns = [
     path("keys/<uuid:id>/edit/", keys.key_edit, name="key_edit"),
     path("keys/<uuid:id>/disable/", keys.key_disable_view, name="key_disable"),
     path("keys/<uuid:id>/delete/", keys.key_delete_view, name="key_delete"),
+    path("keys/<uuid:id>/rotate/", keys.key_rotate_view, name="key_rotate"),
+    path("keys/<uuid:id>/snooze/", keys.key_snooze_view, name="key_snooze"),
 ]
 
 # --- Dashboard pages: overview, open orders, fills, market, limits ---------------------------

@@ -6,12 +6,15 @@ from datetime import timedelta
 from allauth.mfa.utils import is_mfa_enabled
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.encryption import DecryptionError, api_key_digest, current_keys
-from accounts.models import AuditEvent, ExchangeKey
+from accounts.models import KEY_EXPIRED_REASON, AuditEvent, ExchangeKey, Notification
 from accounts.services.audit import audit_record
+from accounts.services.key_reminders import REMINDER_RESET
+from accounts.services.notifications import notify
 from accounts.validators import (
     API_KEY_MIN_LENGTH,
     fingerprint_of,
@@ -73,6 +76,14 @@ def _credential_errors(*, api_key: str, secret: str, passphrase: str) -> dict:
             f"That API key is too short (fewer than {API_KEY_MIN_LENGTH} characters)."
         )
     return errors
+
+
+@sensitive_variables("api_key", "secret", "passphrase")
+def key_credentials_check(*, api_key: str, secret: str, passphrase: str = "") -> None:
+    """Raise ValidationError when credentials are malformed (before anything is sent anywhere)."""
+    errors = _credential_errors(api_key=api_key, secret=secret, passphrase=passphrase)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _scope_errors(
@@ -227,7 +238,7 @@ def key_update(
     key.scope_withdraw = scope_withdraw
     key.ip_whitelist = networks
     key.rotation_period_days = rotation_period_days
-    key.rotate_by = key.created_at + timedelta(days=rotation_period_days or 0)
+    key.rotate_by = key.credentials_since + timedelta(days=rotation_period_days or 0)
     # The credentials are deferred and must stay so: validate only what this service changes.
     key.full_clean(exclude=[f.name for f in key._meta.fields if f.name not in _EDITABLE])
     changed = {
@@ -235,8 +246,14 @@ def key_update(
         for name in _EDITABLE
         if before[name] != getattr(key, name)
     }
+    update_fields = [*_EDITABLE, "updated_at"]
+    if before["rotate_by"] != key.rotate_by:
+        # A new rotate-by date starts a new reminder cycle (and a fresh snooze).
+        for name, value in REMINDER_RESET.items():
+            setattr(key, name, value)
+        update_fields += list(REMINDER_RESET)
     with transaction.atomic():
-        key.save(update_fields=[*_EDITABLE, "updated_at"])
+        key.save(update_fields=update_fields)
         audit_record(
             event_type="key.updated",
             actor=actor,
@@ -329,3 +346,153 @@ def key_credentials(*, key_id) -> Credentials:
     for value in values:
         register_secret(value)
     return Credentials(*values)
+
+
+def _rotation_errors(*, key: ExchangeKey, digest: str) -> dict:
+    if key.status == ExchangeKey.Status.REVOKED:
+        return {None: ValidationError("A revoked key cannot be rotated; connect a new key.")}
+    if key.scope_trade and not is_mfa_enabled(key.user):
+        # As for connecting: new trading credentials need two-factor on the account.
+        return {
+            None: ValidationError(
+                "Turn on two-factor authentication before rotating a key that can trade."
+            )
+        }
+    if digest == key.api_key_digest:
+        return {
+            "api_key": ValidationError(
+                "That is the key keytrade already has. Create a new key on the exchange and "
+                "paste that one."
+            )
+        }
+    others = ExchangeKey.objects.filter(user=key.user, exchange=key.exchange, api_key_digest=digest)
+    if others.exclude(pk=key.pk).exists():
+        return {"api_key": ValidationError("That key is already connected as another key.")}
+    return {}
+
+
+@sensitive_variables("api_key", "secret", "passphrase", "values")
+def key_rotate(
+    *, key: ExchangeKey, api_key: str, secret: str, passphrase: str = "", actor, request=None
+) -> ExchangeKey:
+    """Swap new credentials into a key in one transaction, overwriting the old ones; audit it.
+
+    The caller verifies the new credentials with the exchange first (trading.services.keys).
+    The rotate-by date restarts; an expired or undecryptable key becomes active again.
+    """
+    if actor is not None and not actor.has_perm(CONNECT_PERMISSION):
+        raise PermissionDenied("Your role cannot change exchange keys.")
+    key_credentials_check(api_key=api_key, secret=secret, passphrase=passphrase)
+    keys = current_keys()
+    digest = api_key_digest(api_key, keys)
+    errors = _rotation_errors(key=key, digest=digest)
+    if errors:
+        raise ValidationError(errors.pop(None, None) or errors)
+    now = timezone.now()
+    old_fingerprint = key.fingerprint
+    values = {
+        "api_key": api_key,
+        "secret": secret,
+        "passphrase": passphrase,
+        "api_key_digest": digest,
+        "fingerprint": fingerprint_of(api_key),
+        "enc_key_version": keys.version,
+        "rotated_at": now,
+        "rotate_by": now + timedelta(days=key.rotation_period_days),
+        "last_error": "",
+        # What the exchange said about the old key no longer applies.
+        "verified_scopes": None,
+        "verified_at": None,
+        "verified_ip_restricted": None,
+        "exchange_expires_at": None,
+        "updated_at": now,
+        **REMINDER_RESET,
+    }
+    if key.status == ExchangeKey.Status.UNDECRYPTABLE or key.is_expired:
+        values |= {"status": ExchangeKey.Status.ACTIVE, "status_reason": ""}
+    try:
+        with transaction.atomic():
+            # Locked: two rotations of one key cannot interleave.
+            ExchangeKey.objects.select_for_update().filter(pk=key.pk).values("pk").get()
+            ExchangeKey.objects.filter(pk=key.pk).update(**values)
+            _after_rotate(key, values, old_fingerprint, actor, request)
+    except IntegrityError:
+        raise ValidationError({"api_key": _DUPLICATE_MESSAGE}) from None
+    return key
+
+
+def _after_rotate(key, values, old_fingerprint, actor, request) -> None:
+    for name, value in values.items():
+        if name in SECRET_FIELDS:
+            # Never keep plaintext on the instance: the credentials read as deferred again.
+            key.__dict__.pop(name, None)
+        else:
+            setattr(key, name, value)
+    audit_record(
+        event_type="key.rotated",
+        actor=actor,
+        request=request,
+        target=key,
+        detail={
+            "old_fingerprint": old_fingerprint,
+            "fingerprint": key.fingerprint,
+            "rotate_by": key.rotate_by.isoformat(),
+        },
+    )
+    notify(
+        user=key.user,
+        kind=Notification.Kind.KEY_ROTATED,
+        title=f"Key “{key.label}” rotated",
+        body=(
+            f"The credentials of your {key.exchange} key “{key.label}” were replaced: the new "
+            f"API key is {key.fingerprint}. Delete the old key ({old_fingerprint}) on the "
+            "exchange now; keytrade no longer holds it. If you did not do this, disable the "
+            "key and change your password."
+        ),
+        link=reverse("trading:key_detail", args=[key.pk]),
+    )
+
+
+def key_expired_handle(*, key: ExchangeKey, expired_at=None) -> bool:
+    """Disable a key the exchange reports expired, audit it and tell its owner.
+
+    Bots and orders refuse any key that is not active, so nothing more is sent with it.
+    Returns True when this call disabled the key.
+    """
+    now = timezone.now()
+    updates = {
+        "status": ExchangeKey.Status.DISABLED,
+        "status_reason": KEY_EXPIRED_REASON,
+        "last_error": "The exchange reports this key expired.",
+        "updated_at": now,
+    }
+    if expired_at is not None:
+        updates["exchange_expires_at"] = expired_at
+    with transaction.atomic():
+        changed = ExchangeKey.objects.filter(pk=key.pk, status=ExchangeKey.Status.ACTIVE).update(
+            **updates
+        )
+        if not changed:
+            return False
+        for name, value in updates.items():
+            setattr(key, name, value)
+        audit_record(
+            event_type="key.expired",
+            target=key,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail={"expired_at": (expired_at or key.exchange_expires_at or now).isoformat()},
+        )
+        notify(
+            user=key.user,
+            kind=Notification.Kind.KEY_EXPIRED,
+            title=f"Key “{key.label}” expired",
+            body=(
+                f"The exchange ({key.exchange}) no longer accepts your key “{key.label}” "
+                f"({key.fingerprint}): it expired. keytrade disabled it, so nothing is sent with "
+                "it and bots using it stop. Create a new key on the exchange and use “Rotate "
+                "key” on the key's page to continue."
+            ),
+            link=reverse("trading:key_detail", args=[key.pk]),
+            dedupe_key=f"key-expired:{key.pk}",
+        )
+    return True

@@ -13,7 +13,7 @@ from accounts.encryption import (
     current_keys,
     decrypt_value,
 )
-from accounts.models import EncryptionCanary, ExchangeKey
+from accounts.models import EncryptionCanary, ExchangeKey, NotificationWebhook
 from accounts.services.audit import audit_record
 
 
@@ -48,6 +48,7 @@ def _exchange_key_extra(plain: dict, keys: VaultKeys) -> dict:
 _TARGETS = (
     (EncryptionCanary, ("value",), None),
     (ExchangeKey, ("api_key", "secret", "passphrase"), _exchange_key_extra),
+    (NotificationWebhook, ("secret",), None),
 )
 
 

@@ -143,3 +143,14 @@ def test_binance_endpoints_are_sessionless_and_csrf_exempt(client):
     assert response.status_code == 401 and response.json()["code"] == -2014
     assert "Set-Cookie" not in response.headers
     assert client.get("/paper/api/v3/ping").json() == {}
+
+
+def test_secrets_are_stored_encrypted_yet_recoverable(alice):
+    from django.db import connection
+
+    key, secret = key_create(account=account_get_or_create(user=alice), label="x")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT secret FROM {PaperApiKey._meta.db_table} WHERE id = %s", [key.pk])
+        stored = bytes(cursor.fetchone()[0])
+    assert secret.encode() not in stored
+    assert PaperApiKey.objects.get(pk=key.pk).secret == secret

@@ -191,6 +191,12 @@ class ExchangeClient:
         """Return the exchange's markets (loads them once per client)."""
         return self._call(READ, None, "load_markets")
 
+    def account_uid(self) -> str | None:
+        """Return the exchange's id of the account behind this key (None if not reported)."""
+        raw = self._call(READ, "read", "fetch_balance")
+        uid = (raw.get("info") or {}).get("uid")
+        return None if uid in (None, "") else str(uid)
+
     def key_permissions(self) -> KeyPermissions:
         """Ask the exchange what this key may do; fields it does not report are None."""
         if capability(self.exchange_id).permissions != "binance":

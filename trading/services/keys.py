@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ExchangeKey
+from accounts.models import ExchangeKey, Notification
 from accounts.services.audit import audit_record
-from accounts.services.keys import key_disable
+from accounts.services.keys import key_disable, key_expired_handle
+from accounts.services.notifications import notify
 from trading.exchange import errors
 from trading.exchange.connect import client_for_key
 from trading.exchange.types import KeyPermissions
@@ -18,8 +20,20 @@ from trading.key_queries import keys_without_secrets
 logger = logging.getLogger("trading.keys")
 
 
-def key_reject(*, key: ExchangeKey, reason: str, detail: str = "") -> bool:
-    """Disable a key the exchange rejected (bad key, IP or permission), recording why."""
+def key_reject(
+    *,
+    key: ExchangeKey,
+    reason: str,
+    detail: str = "",
+    kind: str = Notification.Kind.KEY_REJECTED,
+) -> bool:
+    """Disable a key the exchange rejected (bad key, IP or permission), recording why.
+
+    A key past the expiry the exchange reported is handled as expired instead. The owner is
+    notified (kind) when this call disabled the key.
+    """
+    if key.exchange_expiry_passed:
+        return key_expired_handle(key=key)
     was_active = key.status == ExchangeKey.Status.ACTIVE
     with transaction.atomic():
         key_disable(key=key, reason=reason)
@@ -27,7 +41,19 @@ def key_reject(*, key: ExchangeKey, reason: str, detail: str = "") -> bool:
     changed = was_active and key.status == ExchangeKey.Status.DISABLED
     if changed:
         logger.warning("key disabled", extra={"key": str(key.pk), "error": detail[:300]})
+        _notify(key, kind, f"Key “{key.label}” disabled", reason)
     return changed
+
+
+def _notify(key: ExchangeKey, kind: str, title: str, reason: str) -> None:
+    notify(
+        user=key.user,
+        kind=kind,
+        title=title,
+        body=f"Your {key.exchange} key “{key.label}” ({key.fingerprint}): {reason}",
+        link=reverse("trading:key_detail", args=[key.pk]),
+        dedupe_key=f"{kind}:{key.pk}",
+    )
 
 
 def key_record_error(*, key: ExchangeKey, message: str) -> None:
@@ -51,6 +77,13 @@ def key_verify(*, key_id) -> KeyPermissions:
         raise
     except errors.ExchangeError as exc:
         key_record_error(key=key, message=exc.user_message)
+        if not exc.retryable:
+            _notify(
+                key,
+                Notification.Kind.KEY_VERIFICATION_FAILED,
+                f"Could not verify key “{key.label}”",
+                exc.user_message,
+            )
         raise
     now = timezone.now()
     with transaction.atomic():
@@ -67,11 +100,15 @@ def key_verify(*, key_id) -> KeyPermissions:
             target=key,
             detail={**perms.as_scopes(), "ip_restricted": perms.ip_restricted},
         )
-    if perms.moves_funds:
+    if perms.expires_at is not None and perms.expires_at <= now:
+        key.exchange_expires_at = perms.expires_at
+        key_expired_handle(key=key, expired_at=perms.expires_at)
+    elif perms.moves_funds:
         key_reject(
             key=key,
             reason="The exchange says this key can withdraw or transfer funds. keytrade only "
             "accepts keys without those permissions: create a new key without them.",
+            kind=Notification.Kind.KEY_WITHDRAW_ENABLED,
         )
     return perms
 

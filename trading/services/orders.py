@@ -106,7 +106,15 @@ def _checked(*, user, key, request, symbol, side, type, amount, price) -> dict:
 def _create_intent(*, user, key, request, source, **fields) -> OrderIntent:
     intent = OrderIntent(user=user, key=key, source=source, **fields)
     try:
-        intent.full_clean()
+        # Field validation only. The related rows were just loaded and owner-checked, the client
+        # order id comes from a fresh UUID, and _checked() enforced the price rule: re-proving
+        # them costs a query each (constraints are evaluated in SQL), and the database still
+        # enforces every constraint on insert.
+        intent.full_clean(
+            exclude=["user", "key", "target_order"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
     except ValidationError as exc:
         raise OrderRefused("; ".join(exc.messages)) from None
     with transaction.atomic():

@@ -4,10 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import key_get_for_user, key_list_for_user
+from accounts.services.key_reminders import key_rotation_snooze, reminder_stage
 from accounts.services.keys import (
     CONNECT_PERMISSION,
     key_connect,
@@ -17,7 +19,9 @@ from accounts.services.keys import (
 )
 from accounts.validators import WITHDRAW_CONFIRMATION_PHRASE
 from trading.exchange.catalog import credential_map, exchange_choices
-from trading.forms import KeyConnectForm, KeyDisableForm, KeyEditForm
+from trading.forms import KeyConnectForm, KeyDisableForm, KeyEditForm, KeyRotateForm
+from trading.services.key_rotation import key_rotate_verified
+from trading.tasks import account_sync_task, key_verify_task
 
 _CREDENTIALS = ("api_key", "secret", "passphrase")
 GET_POST = require_http_methods(["GET", "POST"])
@@ -50,7 +54,14 @@ def key_connect_view(request):
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, f"Connected “{key.label}” ({key.fingerprint}).")
+            # The worker checks the key with its exchange, then reads its account.
+            key_verify_task.delay_on_commit(str(key.pk))
+            account_sync_task.delay_on_commit(str(key.pk))
+            messages.success(
+                request,
+                f"Connected “{key.label}” ({key.fingerprint}). keytrade is checking it with "
+                "the exchange.",
+            )
             return redirect("trading:key_detail", id=key.id)
     context = {
         "form": form,
@@ -66,11 +77,12 @@ def key_detail(request, id):
     """Show one key: fingerprint, scopes, whitelist, dates and status; never its credentials."""
     key = key_get_for_user(user=request.user, id=id, request=request)
     names = _exchange_names()
-    return render(
-        request,
-        "trading/key_detail.html",
-        {"key": key, "exchange_name": names.get(key.exchange, key.exchange)},
-    )
+    context = {
+        "key": key,
+        "exchange_name": names.get(key.exchange, key.exchange),
+        "rotation_stage": reminder_stage(due=key.replace_by, today=timezone.now().date()),
+    }
+    return render(request, "trading/key_detail.html", context)
 
 
 @login_required
@@ -124,3 +136,48 @@ def key_delete_view(request, id):
         )
         return redirect("trading:key_list")
     return render(request, "trading/key_delete.html", {"key": key})
+
+
+@sensitive_post_parameters(*_CREDENTIALS)
+@login_required
+@GET_POST
+def key_rotate_view(request, id):
+    """Paste a replacement key; it is checked with the exchange before it replaces the old one."""
+    key = key_get_for_user(user=request.user, id=id, request=request)
+    if not request.user.has_perm(CONNECT_PERMISSION):
+        raise PermissionDenied("Your role cannot change exchange keys.")
+    form = KeyRotateForm(request.POST or None, exchange=key.exchange)
+    if request.method == "POST" and form.is_valid():
+        old_fingerprint = key.fingerprint
+        try:
+            key_rotate_verified(
+                key=key, actor=request.user, request=request, **form.service_kwargs()
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(
+                request,
+                f"Rotated “{key.label}”: keytrade now uses {key.fingerprint}. Delete the old key "
+                f"({old_fingerprint}) on the exchange now.",
+            )
+            return redirect("trading:key_detail", id=key.id)
+    context = {"key": key, "form": form, "exchange_name": _exchange_names().get(key.exchange)}
+    return render(request, "trading/key_rotate.html", context)
+
+
+@login_required
+@require_POST
+def key_snooze_view(request, id):
+    """Silence this key's rotation reminders for 7 days (once per rotate-by date)."""
+    key = key_get_for_user(user=request.user, id=id, request=request)
+    try:
+        key_rotation_snooze(key=key, actor=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        until = key.rotation_snoozed_until
+        messages.success(
+            request, f"Rotation reminders for “{key.label}” paused until {until:%Y-%m-%d}."
+        )
+    return redirect("trading:key_detail", id=key.id)
