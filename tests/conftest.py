@@ -1,5 +1,6 @@
 """Shared fixtures: personas (alice the owner, bob another user, charlie the outsider)."""
 
+import decimal
 import os
 
 import pytest
@@ -31,6 +32,14 @@ def postgres_url():
     if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
         pytest.fail(f"DATABASE_URL is set but is not PostgreSQL: {url.split(':')[0]}")
     return url
+
+
+@pytest.fixture(autouse=True)
+def _default_decimal_context():
+    # ccxt rewrites the thread's decimal context when it rounds; tests that drive ccxt
+    # directly must not change how later tests compute money.
+    with decimal.localcontext(decimal.DefaultContext):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -59,6 +59,18 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _locked_head() -> AuditChainHead:
+    """Lock the chain head, creating it for an empty trail (e.g. after a database flush)."""
+    head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+    if head is not None:
+        return head
+    if AuditEvent.objects.exists():
+        # Recreating the head over existing events would fork the chain; refuse loudly.
+        raise RuntimeError("audit chain head is missing while events exist; run verify_audit")
+    AuditChainHead.objects.get_or_create(id=1)
+    return AuditChainHead.objects.select_for_update().get(id=1)
+
+
 def audit_record(
     *,
     event_type: str,
@@ -78,7 +90,7 @@ def audit_record(
         target_id = target_id or str(target.pk)
     with transaction.atomic():
         # Locking the head row serialises appends across processes, so seq and prev_hash agree.
-        head = AuditChainHead.objects.select_for_update().get(id=1)
+        head = _locked_head()
         event = AuditEvent(
             seq=head.last_seq + 1,
             created_at=timezone.now(),

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from accounts.models import AuditEvent
+from accounts.models import AuditChainHead, AuditEvent
 from accounts.services.audit import audit_record, audit_verify
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +59,17 @@ def test_detail_refuses_secret_fields(alice):
     with pytest.raises(ValueError, match="secret"):
         audit_record(event_type="key.connected", actor=alice, detail={"secret": "x"})
     assert not AuditEvent.objects.exists()
+
+
+def test_an_empty_trail_without_a_head_starts_a_new_chain(alice):
+    AuditChainHead.objects.all().delete()  # what a transactional test's flush leaves behind
+    event = audit_record(event_type="login.success", actor=alice)
+    assert event.seq == 1 and event.prev_hash == "0" * 64
+    assert audit_verify() is None
+
+
+def test_a_missing_head_over_existing_events_is_refused(three_events, alice):
+    AuditChainHead.objects.all().delete()
+    with pytest.raises(RuntimeError, match="head is missing"):
+        audit_record(event_type="login.success", actor=alice)
+    assert AuditEvent.objects.count() == 3

@@ -63,3 +63,16 @@ def test_paper_points_every_api_section_at_the_paper_url(settings):
     assert ex.urls["api"]["sapi"] == "http://127.0.0.1:9/paper/sapi/v1"
     assert "fapiPublic" not in ex.urls["api"]
     assert ex.options["fetchCurrencies"] is False and ex.options["defaultType"] == "spot"
+
+
+def test_ccxt_calls_leave_the_decimal_context_alone(listener):
+    import decimal
+
+    from ccxt.base.decimal_to_precision import TRUNCATE
+
+    decimal.getcontext().rounding = decimal.ROUND_HALF_EVEN
+    _, c = client(Scopes(read=True, trade=True))
+    # The function ccxt uses to round every amount and price (it rewrites its context).
+    assert c._call("read", None, "decimal_to_precision", "0.123456", TRUNCATE, 2) == "0.12"
+    assert decimal.getcontext().rounding == decimal.ROUND_HALF_EVEN
+    assert not decimal.getcontext().traps[decimal.Underflow]

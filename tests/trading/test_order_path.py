@@ -154,3 +154,20 @@ def test_sync_stores_balances_and_is_incremental(trader, live_key):
     balances = {b.asset: b for b in live_key.balances.all()}
     assert balances["BTC"].total > Decimal("0.5")
     assert balances["USDT"].total < Decimal("10000")
+
+
+def test_a_halt_stops_new_orders_but_not_cancellations(trader, live_key, admin_user):
+    from trading.services.halt import trading_halt_set
+
+    resting = place(trader, live_key)
+    drive(resting.pk)
+    queued = place(trader, live_key)
+    trading_halt_set(actor=admin_user, active=True, reason="drill")
+    cancel = order_cancel(user=trader, order=Order.objects.get(intent=resting))
+    drive(queued.pk)
+    drive(cancel.pk)
+    queued.refresh_from_db()
+    cancel.refresh_from_db()
+    assert queued.status == S.CANCELLED_BY_HALT and not exchange_orders(queued).exists()
+    assert cancel.status == S.CANCELED
+    assert exchange_orders(resting).get().status == "CANCELED"

@@ -34,13 +34,15 @@ order_submit_task.delay(sys.argv[1])
 
 
 def database_url() -> str:
+    """The test database as a URL for the worker subprocess (SQLite file or PostgreSQL)."""
+    from urllib.parse import quote
+
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
+    user, password = quote(db["USER"] or ""), quote(db["PASSWORD"] or "")
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{user}:{password}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -57,6 +59,7 @@ def worker_env(tmp_path, paper_url):
     )
     (tmp_path / "broker").mkdir()
     (tmp_path / "broker-processed").mkdir()
+    (tmp_path / "broker-control").mkdir()
     return env
 
 

@@ -13,6 +13,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": _BROKER,
     "data_folder_out": _BROKER,
     "processed_folder": _BROKER + "-processed",
+    "control_folder": _BROKER + "-control",
     "store_processed": False,
 }
 if not os.environ.get("REDIS_URL"):

@@ -7,6 +7,7 @@ scrubbed detail; the exception chain is cut so no URL, signature or key travels 
 
 from __future__ import annotations
 
+import decimal
 import logging
 import time
 from dataclasses import dataclass
@@ -108,13 +109,18 @@ class ExchangeClient:
 
     def _call_with_resync(self, method: str, *args, **kwargs):
         self._ex.last_http_status = None
-        try:
-            return getattr(self._ex, method)(*args, **kwargs)
-        except ccxt.InvalidNonce:
-            # -1021: our clock is off. Resync once, then repeat the same request (same ids).
-            self._ex.load_time_difference()
-            logger.warning("exchange clock resynchronised", extra={"exchange": self.exchange_id})
-            return getattr(self._ex, method)(*args, **kwargs)
+        # ccxt's decimal_to_precision rewrites the thread's decimal context (rounding
+        # HALF_UP, Underflow trapped); a local context keeps that from leaking into keytrade.
+        with decimal.localcontext():
+            try:
+                return getattr(self._ex, method)(*args, **kwargs)
+            except ccxt.InvalidNonce:
+                # -1021: our clock is off. Resync once, then repeat the same request (same ids).
+                self._ex.load_time_difference()
+                logger.warning(
+                    "exchange clock resynchronised", extra={"exchange": self.exchange_id}
+                )
+                return getattr(self._ex, method)(*args, **kwargs)
 
     # --- reads ------------------------------------------------------------------------------
 

@@ -114,7 +114,10 @@ def order_submit(*, intent_id, worker: str = "") -> Followup | None:
 
 
 def _risk_stopped(intent: OrderIntent, client) -> bool:
-    halt = TradingHalt.objects.filter(pk=1, active=True).first()
+    # A halt stops new risk, never a cancellation.
+    halt = (
+        None if intent.kind == K.CANCEL else TradingHalt.objects.filter(pk=1, active=True).first()
+    )
     if halt is not None:
         intent_transition(
             intent,
