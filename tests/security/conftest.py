@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.trading.conftest import make_trader
+from tests.trading.conftest import exchange_port, make_trader  # noqa: F401 - a fixture
 
 
 @pytest.fixture
