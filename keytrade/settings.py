@@ -208,7 +208,6 @@ PAPER_HISTORY_DAYS = env.int("PAPER_HISTORY_DAYS", default=120)
 PAPER_TEST_CONTROLS = env.bool("PAPER_TEST_CONTROLS", default=DEBUG or TESTING)
 # Read the client address from X-Forwarded-For (for IP whitelists) only behind a trusted proxy.
 PAPER_TRUSTED_PROXY = env.bool("PAPER_TRUSTED_PROXY", default=False)
-# Request weight per minute per IP and per key, new orders per 10 s per account (Binance x10).
 # Rate-limit counters: shared Redis when configured, else per-process memory (the file
 # cache costs a file rename per request, which would dominate the exchange's latency).
 CACHES["paper"] = (
@@ -216,6 +215,7 @@ CACHES["paper"] = (
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paper"}
 )
+# Request weight per minute per IP and per key, new orders per 10 s per account (Binance x10).
 PAPER_RATE_LIMITS = {
     "ip_weight_per_minute": env.int("PAPER_IP_WEIGHT_PER_MINUTE", default=60000),
     "key_weight_per_minute": env.int("PAPER_KEY_WEIGHT_PER_MINUTE", default=60000),

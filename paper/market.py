@@ -19,6 +19,7 @@ import hashlib
 import math
 import random
 import struct
+from array import array
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -186,11 +187,12 @@ def _bridge(seed: int, symbol: str, point: int) -> float:
 
 @dataclass(frozen=True)
 class _Leaf:
-    closes: tuple[float, ...]  # BLOCK + 1 un-anchored closes, both block edges included
-    up: tuple[float, ...]  # per minute: high wiggle multiplier (>= 1)
-    down: tuple[float, ...]  # per minute: low wiggle multiplier (<= 1)
-    volume: tuple[float, ...]  # per minute: base volume before the size-of-move boost
-    count: tuple[int, ...]  # per minute: number of trades
+    # Compact arrays (~2.6 kB per block): the cache holds thousands of blocks.
+    closes: array  # BLOCK + 1 un-anchored closes, both block edges included
+    up: array  # per minute: high wiggle multiplier (>= 1)
+    down: array  # per minute: low wiggle multiplier (<= 1)
+    volume: array  # per minute: base volume before the size-of-move boost
+    count: array  # per minute: number of trades
 
 
 CROSS_DRIFT_SIGMA = 0.000005  # per minute: a cross pair stays within ~1% of its legs
@@ -205,7 +207,7 @@ def _closes(spec: "SymbolSpec", seed: int, block: int, walk: list[float]) -> tup
     )
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=8192)  # ~21 MB; history aggregates are cached per hour anyway
 def _leaf(symbol: str, seed: int, block: int) -> _Leaf:
     """Fill one block of the bridge between its tree-given edges with a seeded PRNG."""
     spec = SYMBOLS[symbol]
@@ -223,11 +225,11 @@ def _leaf(symbol: str, seed: int, block: int) -> _Leaf:
         half //= 2
     wiggle = spec.sigma * 0.8
     return _Leaf(
-        closes=_closes(spec, seed, block, walk),
-        up=tuple(math.exp(wiggle * rng.expovariate(1.0)) for _ in range(BLOCK)),
-        down=tuple(math.exp(-wiggle * rng.expovariate(1.0)) for _ in range(BLOCK)),
-        volume=tuple(spec.minute_volume * (0.3 + 1.4 * rng.random()) for _ in range(BLOCK)),
-        count=tuple(20 + int(200 * rng.random()) for _ in range(BLOCK)),
+        closes=array("d", _closes(spec, seed, block, walk)),
+        up=array("d", (math.exp(wiggle * rng.expovariate(1.0)) for _ in range(BLOCK))),
+        down=array("d", (math.exp(-wiggle * rng.expovariate(1.0)) for _ in range(BLOCK))),
+        volume=array("d", (spec.minute_volume * (0.3 + 1.4 * rng.random()) for _ in range(BLOCK))),
+        count=array("i", (20 + int(200 * rng.random()) for _ in range(BLOCK))),
     )
 
 
@@ -321,7 +323,7 @@ def _minute_candle(spec, seed, minute, f_prev, f_now) -> Candle:
     return _candle_from(spec, minute, o_raw * f_prev, leaf.closes[i] * f_now, leaf, i)
 
 
-def _candle_from(spec, minute, o_raw, c_raw, leaf, i) -> Candle:
+def _ohlcv(spec, o_raw: float, c_raw: float, leaf: _Leaf, i: int) -> tuple[int, ...]:
     tick = float(spec.tick)
     o = max(1, round(o_raw / tick))
     c = max(1, round(c_raw / tick))
@@ -329,6 +331,11 @@ def _candle_from(spec, minute, o_raw, c_raw, leaf, i) -> Candle:
     lo = max(1, min(o, c, round(min(o, c) * leaf.down[i])))
     move = abs(math.log(c / o)) / spec.sigma
     volume = max(1, round(leaf.volume[i] * (1 + 0.3 * move) / float(spec.step)))
+    return o, h, lo, c, volume
+
+
+def _candle_from(spec, minute, o_raw, c_raw, leaf, i) -> Candle:
+    o, h, lo, c, volume = _ohlcv(spec, o_raw, c_raw, leaf, i)
     return Candle(minute, o, h, lo, c, volume, volume * (h + lo + c), leaf.count[i])
 
 
@@ -343,17 +350,22 @@ def _block(spec: SymbolSpec, seed: int, first: int, length: int, factor: float) 
 
 @lru_cache(maxsize=1 << 17)
 def _cached_block(symbol: str, seed: int, first: int, length: int, factor: float) -> Candle:
+    # The same arithmetic as minute_candle, without building a Candle per minute (hot loop).
     spec = SYMBOLS[symbol]
+    o_raw = walk_close(spec, seed, first - 1) * factor
     o = h = lo = c = None
     volume = quote_units = count = 0
     for minute in range(first, first + length):
-        candle = _minute_candle(spec, seed, minute, factor, factor)
+        leaf, i = _locate(spec, seed, minute)
+        c_raw = leaf.closes[i] * factor
+        m_o, m_h, m_lo, c, m_v = _ohlcv(spec, o_raw, c_raw, leaf, i)
+        o_raw = c_raw
         if o is None:
-            o, h, lo = candle.open, candle.high, candle.low
-        h, lo, c = max(h, candle.high), min(lo, candle.low), candle.close
-        volume += candle.volume
-        quote_units += candle.quote_units
-        count += candle.count
+            o, h, lo = m_o, m_h, m_lo
+        h, lo = max(h, m_h), min(lo, m_lo)
+        volume += m_v
+        quote_units += m_v * (m_h + m_lo + c)
+        count += leaf.count[i]
     return Candle(first, o, h, lo, c, volume, quote_units, count)
 
 

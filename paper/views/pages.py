@@ -1,5 +1,7 @@
 """The paper exchange's own web pages: dashboard and API-key management."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,13 +23,24 @@ from paper.services.keys import key_create, key_delete, key_set_enabled, key_upd
 from paper.services.resting import orders_evaluate
 
 
+def _ticker_row(feed: Feed) -> dict:
+    """A 24h ticker with prices at the market's own precision (its tick size)."""
+    ticker = feed.ticker_24hr()
+    row = {"symbol": feed.spec.unified, "up": not ticker["priceChange"].startswith("-")}
+    row["change_pct"] = Decimal(ticker["priceChangePercent"]).quantize(Decimal("0.01"))
+    for name in ("lastPrice", "highPrice", "lowPrice"):
+        row[name] = Decimal(ticker[name]).quantize(feed.spec.tick)
+    row["volume"] = Decimal(ticker["volume"]).quantize(feed.spec.step)
+    return row
+
+
 @login_required
 def home(request):
     """Show the user's paper balances, prices, open orders and recent trades."""
     account = account_get_or_create(user=request.user)
     now = clock_read()
     orders_evaluate(account_id=account.pk, now=now)
-    tickers = [Feed.load(symbol, now).ticker_24hr() for symbol in market.SYMBOLS]
+    tickers = [_ticker_row(Feed.load(symbol, now)) for symbol in market.SYMBOLS]
     context = {
         "account": account,
         "balances": account.balances.order_by("asset"),

@@ -87,7 +87,7 @@ def test_klines_page_like_binance():
 def test_candles_through_ccxt_reach_back_90_days_and_agree_across_intervals(paper_binance):
     clock_freeze()
     price_set(symbol="BTCUSDT", price="50000")
-    ex = paper_binance()
+    ex = paper_binance(timeout=60_000)  # the first daily candles of a process cost seconds
     now = ex.milliseconds()
     days = ex.fetch_ohlcv("BTC/USDT", "1d", limit=1000)
     assert len(days) >= 91

@@ -26,7 +26,7 @@ def test_the_first_visit_opens_an_account_with_the_starting_balances(alice_clien
     page = alice_client.get(reverse("paper:home")).content.decode()
     balances = {b.asset: b.free for b in alice.paper_account.balances.all()}
     assert balances["USDT"] == 10000 and balances["BTC"] == 0.5 and balances["ETH"] == 5
-    assert "10000.00000000" in page and "BTCUSDT" in page
+    assert "10000.00000000" in page and "BTC/USDT" in page
     assert 'href="/paper/"' in page  # the nav link
 
 

@@ -1,5 +1,6 @@
 """The backtest engine: the paper exchange's fill rules, no look-ahead, and exact fast paths."""
 
+import decimal
 import json
 from dataclasses import replace
 from decimal import Decimal
@@ -285,3 +286,25 @@ def test_a_backtest_reports_progress_and_stops_when_cancelled(mode):
         backtest_run(
             strategy=strategy, candles=candles, config=config, mode=mode, cancelled=lambda: True
         )
+
+
+@pytest.mark.parametrize("mode", ["events", "auto"])
+def test_a_backtest_gives_the_same_result_whatever_decimal_context_the_caller_left(mode):
+    # Bots and backtests share worker processes; ccxt, called by the order path in the same
+    # thread, switches its decimal context to ROUND_HALF_UP and traps Underflow.
+    candles = candles_synthetic(2_000, seed=3)
+    params = {"timeframe": "1m", "fast": 5, "slow": 60}
+    config = BacktestConfig(initial={"USDT": D(10_000)})
+
+    def summary():
+        strategy = strategy_build(slug="sma_crossover", symbol=SYMBOL, params=params)
+        return backtest_run(strategy=strategy, candles=candles, config=config, mode=mode).summary()
+
+    with decimal.localcontext(decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)):
+        stock = summary()
+    with decimal.localcontext() as ccxt_left:
+        ccxt_left.rounding = decimal.ROUND_HALF_UP
+        ccxt_left.traps[decimal.Underflow] = True
+        assert summary() == stock
+    with decimal.localcontext(decimal.Context(prec=16, rounding=decimal.ROUND_DOWN)):
+        assert summary() == stock

@@ -1,5 +1,6 @@
 """The order path end to end: keytrade -> ccxt -> HTTP -> the paper exchange, no mocks."""
 
+import decimal
 from decimal import Decimal
 
 import pytest
@@ -57,6 +58,19 @@ def test_a_limit_order_rests_on_the_exchange_once(trader, live_key):
     mirror = open_orders_for_user(user=trader).get()
     assert (mirror.exchange_order_id, mirror.intent_id) == (intent.exchange_order_id, intent.pk)
     assert transitions(intent) == ["order.new", "order.submitting", "order.open"]
+
+
+def test_sending_an_order_leaves_the_callers_decimal_arithmetic_as_it_was(trader, live_key):
+    # ccxt rounds amounts by setting ROUND_HALF_UP and trapping Underflow on the thread's
+    # decimal context; bots and backtests computing in the same worker must not inherit that.
+    before = decimal.getcontext().copy()
+    intent = place(trader, live_key)
+    drive(intent.pk)
+    intent.refresh_from_db()
+    assert intent.status == S.OPEN
+    after = decimal.getcontext()
+    assert (after.prec, after.rounding) == (before.prec, before.rounding)
+    assert {t for t, on in after.traps.items() if on} == {t for t, on in before.traps.items() if on}
 
 
 def test_a_market_order_fills_and_its_fills_are_recorded_once(trader, live_key):

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
 from typing import Any, Literal
 
 Side = Literal["buy", "sell"]
@@ -18,6 +25,22 @@ OrderType = Literal["limit", "market"]
 JSON = dict[str, Any]
 
 ZERO = Decimal(0)
+
+# The arithmetic every strategy decision and backtest runs under (Python's stock defaults,
+# spelled out so nothing global can change them). The thread's current context is shared
+# state: ccxt, for one, sets ROUND_HALF_UP and traps Underflow on it, and a last-digit
+# rounding difference can flip an all-in order's balance check. `decimal.localcontext(
+# DECIMAL_CONTEXT)` makes a result independent of whatever else ran in the process.
+DECIMAL_CONTEXT = Context(
+    prec=28,
+    rounding=ROUND_HALF_EVEN,
+    Emin=-999_999,
+    Emax=999_999,
+    capitals=1,
+    clamp=0,
+    flags=[],
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
 
 
 @dataclass(frozen=True, slots=True)
