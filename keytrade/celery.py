@@ -23,16 +23,16 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "trading.tasks.accounts_sync_all_task",
         "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
     },
-    # Prices that value balances on the overview (USDT; other quotes are fetched on demand).
-    "trading-prices-refresh": {
-        "task": "trading.market_tasks.prices_refresh_all_task",
-        "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
-    },
     # Key-rotation reminders (7 days before, on the day, weekly while overdue), once a day.
     "accounts-key-reminders": {
         "task": "accounts.tasks.key_reminders_task",
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 6 * 3600},
+    },
+    # Prices that value balances on the overview (USDT; other quotes are fetched on demand).
+    "trading-prices-refresh": {
+        "task": "trading.market_tasks.prices_refresh_all_task",
+        "schedule": float(os.environ.get("ACCOUNT_SYNC_INTERVAL_SECONDS", "60")),
     },
     "trading-keys-verify": {"task": "trading.tasks.keys_verify_all_task", "schedule": 86400.0},
     "paper-evaluate-resting-orders": {

@@ -134,12 +134,21 @@ class KeyBalances:
 
 
 @dataclass
+class AssetTotal:
+    asset: str
+    total: Decimal = Decimal(0)
+    value: Decimal | None = Decimal(0)
+    decimals: int = 8
+
+
+@dataclass
 class Portfolio:
     quote: str
     keys: list[KeyBalances]
     total: Decimal
     unpriced: list[str]
     prices_as_of: datetime | None
+    assets: list[AssetTotal] = field(default_factory=list)
 
 
 def _price(ticker: MarketPrice) -> Decimal | None:
@@ -197,7 +206,22 @@ def portfolio_for_user(*, user, quote: str = "USDT") -> Portfolio:
         total=sum((k.value for k in keys), Decimal(0)),
         unpriced=sorted(unpriced),
         prices_as_of=min(stamps) if stamps else None,
+        assets=_by_asset(keys),
     )
+
+
+def _by_asset(keys: list[KeyBalances]) -> list[AssetTotal]:
+    assets: dict[str, AssetTotal] = {}
+    for group in keys:
+        for row in group.rows:
+            total = assets.setdefault(
+                row.balance.asset, AssetTotal(row.balance.asset, decimals=row.decimals)
+            )
+            total.total += row.balance.total
+            total.value = (
+                None if row.value is None or total.value is None else (total.value + row.value)
+            )
+    return sorted(assets.values(), key=lambda a: (a.value is None, -(a.value or 0), a.asset))
 
 
 # --- key health ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_home_shows_role_and_asks_for_two_factor(client, alice):
     alice.groups.add(Group.objects.get(name="viewer"))
     client.force_login(alice)
-    response = client.get(reverse("accounts:home"))
+    response = client.get(reverse("accounts:home"))  # "/" is the trading overview
     assert "Role: viewer" in response.text
     assert "2FA off" in response.text
     assert f'href="{reverse("mfa_index")}"' in response.text
@@ -25,5 +25,5 @@ def test_home_confirms_two_factor_once_enrolled(client, alice):
 
 
 def test_home_is_for_signed_in_users(client):
-    response = client.get(reverse("accounts:home"))
+    response = client.get("/")
     assert response.status_code == 302 and response.url.startswith(reverse("account_login"))

@@ -148,3 +148,24 @@ def test_an_outsider_never_sees_alices_fills_and_gets_404_filtering_by_her_key(
     assert len(rows) == 1  # the header only
     for url in ("/fills/", "/fills/live/", "/fills/export.csv"):
         assert client.get(f"{url}?key={alice_key.pk}").status_code == 404
+
+
+def test_fills_of_several_keys_are_paged_in_one_time_order(trader, alice_key):
+    second = paper_key_for(trader, api_key="SECONDkey0123456789abcdef")
+    start = timezone.now() - timedelta(days=1)
+    rows = [
+        FillFactory(key=(alice_key, second)[i % 2], executed_at=start + timedelta(seconds=i))
+        for i in range(PER_PAGE + 10)
+    ]
+    second_page = login(trader).get("/fills/?page=2").content.decode()
+    order = [int(p.split('"')[0]) for p in second_page.split('id="fill-')[1:]]
+    assert order == [r.pk for r in reversed(rows[:10])]
+
+
+def test_labels_and_symbols_are_escaped_in_rows(trader, alice_key):
+    from accounts.models import ExchangeKey
+
+    ExchangeKey.objects.filter(pk=alice_key.pk).update(label="<script>x</script>")
+    FillFactory(key=alice_key)
+    page = login(trader).get("/fills/").content.decode()
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page

@@ -117,3 +117,14 @@ def test_nobody_sees_another_users_balances_orders_or_fills(trader, alice_key, o
     for url in ("/", "/overview/live/"):
         page = login(charlie).get(url).content.decode()
         assert "7.25" not in page and str(order.pk) not in page and f"fill-{fill.pk}" not in page
+
+
+def test_with_several_keys_balances_are_also_summed_per_asset(trader, funded):
+    from tests.trading.conftest import paper_key_for
+
+    other = paper_key_for(trader, api_key="SECONDkey0123456789abcdef")
+    BalanceFactory(key=other, asset="BTC", free=Decimal("0.25"))
+    page = login(trader).get("/").content.decode()
+    by_asset = page.split("All keys, by asset")[1].split("</table>")[0]
+    assert "0.75000000" in by_asset and "22,500.00" in by_asset  # 0.75 BTC x 30,000
+    assert "23,750.00 USDT" in page

@@ -5,6 +5,8 @@ fills and overview pages render up to 50 rows every 5 s per open tab, so their r
 here with format_html (escaped exactly as the template would) at a fraction of that.
 """
 
+from html import escape
+
 from django import template
 from django.urls import reverse
 from django.utils import timezone
@@ -31,29 +33,28 @@ def _fee(fill) -> str:
     return "—" if fill.fee is None else f"{fixed(fill.fee, 8)} {fill.fee_currency}"
 
 
+def _fill_row(f) -> str:
+    # Every value is escaped (stdlib html.escape, as Django's escape does); numbers and dates
+    # are produced here. format_html per cell costs several times more on a 50-row page.
+    return _FILL_ROW.format(
+        int(f.pk),
+        _when(f.executed_at),
+        escape(f.key.label),
+        escape(f.symbol),
+        side_label(f.side),
+        fixed(f.price, f.dec.price),
+        fixed(f.amount, f.dec.amount),
+        fixed(f.cost, f.dec.price),
+        escape(_fee(f)),
+    )
+
+
 @register.simple_tag
 def fill_rows(fills):
     """<tr> rows for fills that carry `dec` (see selectors_dashboard.decorate)."""
     if not fills:
         return _NO_FILLS
-    return format_html_join(
-        "\n",
-        _FILL_ROW,
-        (
-            (
-                f.pk,
-                _when(f.executed_at),
-                f.key.label,
-                f.symbol,
-                side_label(f.side),
-                fixed(f.price, f.dec.price),
-                fixed(f.amount, f.dec.amount),
-                fixed(f.cost, f.dec.price),
-                _fee(f),
-            )
-            for f in fills
-        ),
-    )
+    return mark_safe("\n".join(_fill_row(f) for f in fills))  # noqa: S308 - escaped above
 
 
 _ORDER_ROW = (
