@@ -107,6 +107,7 @@ def place_and_cancel_limit_order(page, site, key_id, shoot):
     page.fill("#id_price", "45000")
     page.get_by_role("button", name="Review order").click()
     expect(page.get_by_text("450.00").first).to_be_visible()  # the estimated cost
+    shoot(page, "order-review")
     page.get_by_role("button", name=re.compile(r"^Confirm")).click()
     order = Order.objects.get(status=Order.Status.OPEN)
     row = page.locator(f"#order-{order.pk}")
