@@ -6,6 +6,7 @@ factory, and the spec then proves that another user gets 404 for it.
 """
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from accounts.models import ExchangeKey, Notification
@@ -58,7 +59,65 @@ def paper_key(owner):
     return key
 
 
+_T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _job(owner) -> dict:
+    return {
+        "user": owner,
+        "exchange": "paper",
+        "symbol": "BTC/USDT",
+        "timeframe": "1h",
+        "since": _T0,
+        "until": _T0 + timedelta(days=1),
+    }
+
+
+def _costs() -> dict:
+    return {"fee_rate": Decimal("0.001"), "slippage": Decimal("0"), "starting_cash": Decimal("1e4")}
+
+
+def bot(owner):
+    from trading.services.bots import bot_create
+
+    return bot_create(
+        user=owner,
+        key=exchange_key(owner),
+        name="Mine",
+        symbol="BTC/USDT",
+        strategy="dca",
+        params={},
+        mode="dry_run",
+        max_order_notional=Decimal("100"),
+        daily_loss_limit=Decimal("0"),
+        max_open_orders=5,
+    )
+
+
+def backtest_run(owner):
+    from trading.backtest_models import BacktestRun
+
+    return BacktestRun.objects.create(**_job(owner), **_costs(), strategy="dca", params={})
+
+
+def sweep_run(owner):
+    from trading.backtest_models import SweepRun
+
+    return SweepRun.objects.create(**_job(owner), **_costs(), strategy="dca", grid={})
+
+
+def candle_download(owner):
+    from trading.backtest_models import CandleDownload
+
+    return CandleDownload.objects.create(**_job(owner))
+
+
+# Bots and backtests import lazily: their factories only run once their URLs exist.
 OWNED = {
+    ("bots/", "id"): (bot, "id"),
+    ("backtests/", "id"): (backtest_run, "id"),
+    ("backtests/sweeps/", "id"): (sweep_run, "id"),
+    ("candles/downloads/", "id"): (candle_download, "id"),
     ("keys/", "id"): (exchange_key, "id"),
     ("market/", "key_id"): (exchange_key, "id"),
     ("orders/", "id"): (order, "id"),

@@ -45,9 +45,9 @@ VIEWER_ALLOWED = {
 @pytest.fixture
 def viewer_urls(bob):
     """bob's own objects, created while he was a trader; then he becomes a viewer."""
-    from tests.trading.conftest import make_trader
+    from tests.security.conftest import make_full_trader
 
-    trader = make_trader(bob)
+    trader = make_full_trader(bob)
     urls = {route.name: build_url(route, trader)[0] for route in TRADING}
     bob.user_permissions.clear()
     bob.groups.set(Group.objects.filter(name="viewer"))
