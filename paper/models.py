@@ -5,7 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_cryptography.fields import encrypt
+
+from paper.fields import SecretCharField
 
 AMOUNT = {"max_digits": 32, "decimal_places": 8}
 
@@ -57,7 +58,7 @@ class PaperApiKey(models.Model):
     account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="api_keys")
     label = models.CharField(max_length=64)
     api_key = models.CharField(max_length=64, unique=True)
-    secret = encrypt(models.CharField(max_length=64))
+    secret = SecretCharField(max_length=64)
     can_trade = models.BooleanField(default=False)
     can_withdraw = models.BooleanField(default=False)
     ip_whitelist = models.JSONField(default=list, blank=True)

@@ -128,6 +128,8 @@ def key_disable_view(request, id):
 def key_delete_view(request, id):
     """Confirm, then delete the key and its encrypted credentials."""
     key = key_get_for_user(user=request.user, id=id, request=request)
+    if not request.user.has_perm(CONNECT_PERMISSION):
+        raise PermissionDenied("Your role cannot change exchange keys.")
     if request.method == "POST":
         key_delete(key=key, actor=request.user, request=request)
         messages.success(
