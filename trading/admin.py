@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from trading.key_queries import with_key
 from trading.models import AccountLimits, Balance, Fill, Order, OrderIntent, TradingHalt
-from trading.services.halt import trading_halt_set
+from trading.services.halt import account_limits_admin_save, trading_halt_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -94,6 +94,9 @@ class AccountLimitsAdmin(admin.ModelAdmin):
         *readonly_fields,
     )
     autocomplete_fields = ("user",)
+
+    def save_model(self, request, obj, form, change):
+        account_limits_admin_save(actor=request.user, limits=obj, request=request)
 
 
 @admin.register(TradingHalt)

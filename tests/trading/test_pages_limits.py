@@ -53,7 +53,7 @@ def test_going_above_the_ceiling_is_a_clear_form_error(trader):
     )
     page = response.content.decode()
     assert response.status_code == 400
-    assert "The most you may set is 500" in page and "The most you may set is 5" in page
+    assert "The most you may set is 500." in page and "The most you may set is 5" in page
     assert "Only symbols your administrator allows: BTC/USDT" in page
     assert AccountLimits.objects.get(user=trader).max_order_notional is None
     assert not AuditEvent.objects.filter(event_type="limits.changed").exists()

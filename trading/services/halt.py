@@ -12,7 +12,7 @@ from accounts.services.audit import audit_record
 from trading.exchange import errors
 from trading.exchange.connect import client_for_key
 from trading.key_queries import keys_without_secrets
-from trading.models import Order, TradingHalt
+from trading.models import AccountLimits, Order, TradingHalt
 
 logger = logging.getLogger("trading.halt")
 
@@ -45,6 +45,66 @@ def trading_halt_set(*, actor, active: bool, reason: str = "", request=None) -> 
             for key_id in key_ids:
                 key_cancel_all_task.delay_on_commit(str(key_id))
     return halt
+
+
+def account_limits_admin_save(*, actor, limits: AccountLimits, request=None) -> AccountLimits:
+    """Save an admin's ceilings and per-user halt for one user; audited.
+
+    Switching the user's halt on stops their bots and cancels the open orders on their keys,
+    as the global kill switch does for everyone.
+    """
+    from trading.tasks import key_cancel_all_task  # tasks import services, not the reverse
+
+    with transaction.atomic():
+        was_halted = AccountLimits.objects.filter(pk=limits.pk, trading_halted=True).exists()
+        limits.save()
+        audit_record(
+            event_type="limits.ceiling_changed",
+            actor=actor,
+            request=request,
+            target=limits,
+            detail={
+                "user": limits.user.get_username(),
+                "ceiling_max_order_notional": _plain(limits.ceiling_max_order_notional),
+                "ceiling_max_orders_per_minute": limits.ceiling_max_orders_per_minute,
+                "ceiling_allowed_symbols": list(limits.ceiling_allowed_symbols or []),
+                "trading_halted": limits.trading_halted,
+            },
+        )
+        if limits.trading_halted and not was_halted:
+            from trading.services.bots import bots_kill_switch  # bots import this module
+
+            audit_record(
+                event_type="trading.user_halted",
+                actor=actor,
+                request=request,
+                target=limits,
+                detail={"user": limits.user.get_username()},
+            )
+            bots_kill_switch(
+                actor=actor, reason="trading halted by an administrator", user=limits.user
+            )
+            key_ids = (
+                Order.objects.filter(status=Order.Status.OPEN, key__user=limits.user)
+                .values_list("key_id", flat=True)
+                .distinct()
+            )
+            for key_id in key_ids:
+                key_cancel_all_task.delay_on_commit(str(key_id))
+        elif was_halted and not limits.trading_halted:
+            audit_record(
+                event_type="trading.user_resumed",
+                actor=actor,
+                request=request,
+                target=limits,
+                detail={"user": limits.user.get_username()},
+            )
+    return limits
+
+
+def _plain(amount) -> str | None:
+    """A Decimal as people write it: 500, not 500.000000000000000000 or 5E+2."""
+    return None if amount is None else f"{amount.normalize():f}"
 
 
 def trading_is_halted() -> bool:

@@ -102,7 +102,7 @@ def limits_update(
     )
     errors = {}
     if max_order_notional is not None and max_order_notional > ceiling_notional:
-        errors["max_order_notional"] = f"The most you may set is {ceiling_notional}."
+        errors["max_order_notional"] = f"The most you may set is {ceiling_notional.normalize():f}."
     if max_orders_per_minute is not None and max_orders_per_minute > ceiling_rate:
         errors["max_orders_per_minute"] = f"The most you may set is {ceiling_rate}."
     symbols = sorted({s.strip().upper() for s in allowed_symbols if s.strip()})
