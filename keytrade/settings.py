@@ -255,6 +255,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# TOTP secrets and recovery-code seeds are stored encrypted with the vault keys.
+MFA_ADAPTER = "accounts.mfa_adapter.MFAAdapter"
 MFA_FORMS = {"activate_totp": "accounts.forms.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = "keytrade"
 

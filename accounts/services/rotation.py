@@ -13,6 +13,7 @@ from accounts.encryption import (
     current_keys,
     decrypt_value,
 )
+from accounts.mfa_adapter import mfa_decrypt, mfa_encrypt
 from accounts.models import EncryptionCanary, ExchangeKey, NotificationWebhook
 from accounts.services.audit import audit_record
 
@@ -79,6 +80,45 @@ def _rotate_batch(model, fields, extra, pks, old, new, report) -> None:
             report.reencrypted += 1
 
 
+# Two-factor secrets in allauth's Authenticator.data: one string, or a list of strings.
+_MFA_FIELDS = ("secret", "seed", "migrated_codes")
+
+
+def _mfa_reencrypt(value, old: VaultKeys | None, new: VaultKeys):
+    """Return (value under the new keys, whether it changed); DecryptionError if unreadable."""
+    if isinstance(value, list):
+        pairs = [_mfa_reencrypt(item, old, new) for item in value]
+        return [item for item, _ in pairs], any(changed for _, changed in pairs)
+    try:
+        mfa_decrypt(value, new)
+        return value, False
+    except DecryptionError:
+        if old is None:
+            raise
+        return mfa_encrypt(mfa_decrypt(value, old), new), True
+
+
+def _rotate_mfa_batch(pks, old, new, report) -> None:
+    from allauth.mfa.models import Authenticator
+
+    with transaction.atomic():
+        for authenticator in Authenticator.objects.select_for_update().filter(pk__in=pks):
+            data, changed = dict(authenticator.data), False
+            try:
+                for name in _MFA_FIELDS:
+                    if name in data:
+                        data[name], moved = _mfa_reencrypt(data[name], old, new)
+                        changed = changed or moved
+            except DecryptionError:
+                report.unreadable.append(f"mfa.Authenticator {authenticator.pk}")
+                continue
+            if changed:
+                Authenticator.objects.filter(pk=authenticator.pk).update(data=data)
+                report.reencrypted += 1
+            else:
+                report.already_current += 1
+
+
 def vault_rotate(
     *,
     old: VaultKeys | None,
@@ -98,6 +138,13 @@ def vault_rotate(
             _rotate_batch(model, fields, extra, pks[start : start + batch_size], old, new, report)
             if on_batch is not None:
                 on_batch(model._meta.label, report)
+    from allauth.mfa.models import Authenticator
+
+    pks = list(Authenticator.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pks), batch_size):
+        _rotate_mfa_batch(pks[start : start + batch_size], old, new, report)
+        if on_batch is not None:
+            on_batch("mfa.Authenticator", report)
     if report.reencrypted:
         audit_record(
             event_type="vault.rotated",
