@@ -78,6 +78,34 @@ class RedactSecretsFilter(logging.Filter):
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
+# Tasks that run every second or for every bot every few seconds: Celery's INFO lines for
+# each run ("Sending due task", "received", "succeeded") would flood the log. Their warnings
+# and errors still pass; what they do is recorded in the database (bot events, audit).
+QUIET_TASKS = frozenset(
+    {
+        "trading.tasks.bots_dispatch_task",
+        "trading.tasks.bots_tick_task",
+        "trading.tasks.bot_tick_task",
+        "trading-bots-dispatch",
+    }
+)
+
+
+class QuietFrequentTasksFilter(logging.Filter):
+    """Drop Celery's per-run INFO lines for the QUIET_TASKS; keep everything else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO or not record.name.startswith("celery"):
+            return True
+        args = record.args
+        if isinstance(args, dict):
+            values = args.values()
+        elif isinstance(args, tuple):
+            values = args
+        else:
+            return True
+        return not any(isinstance(value, str) and value in QUIET_TASKS for value in values)
+
 
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object per line."""

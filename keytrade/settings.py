@@ -301,10 +301,18 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "keytrade.logging.RedactSecretsFilter"}},
+    "filters": {
+        "quiet": {"()": "keytrade.logging.QuietFrequentTasksFilter"},
+        "redact": {"()": "keytrade.logging.RedactSecretsFilter"},
+    },
     "formatters": {"json": {"()": "keytrade.logging.JsonFormatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            # quiet first: it reads the record's arguments, which redact then folds in.
+            "filters": ["quiet", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -59,3 +59,20 @@ def test_credential_fields_are_masked_even_when_never_registered(console):
     for value in (unregistered, unregistered[::-1], unregistered.upper()):
         assert value not in output
     assert "symbol=BTCUSDT" in records(console)[0]["msg"]
+
+
+def test_per_second_tasks_do_not_flood_the_log_but_their_errors_still_show(console):
+    # As Celery logs them: beat with positional arguments, the worker with a mapping.
+    beat = logging.getLogger("celery.beat")
+    trace = logging.getLogger("celery.app.trace")
+    beat.info("Scheduler: Sending due task %s (%s)", "trading-bots-dispatch", "x")
+    trace.info(
+        "Task %(name)s[%(id)s] succeeded", {"name": "trading.tasks.bots_tick_task", "id": "1"}
+    )
+    trace.info("Task %(name)s[%(id)s] succeeded", {"name": "trading.tasks.sync_task", "id": "2"})
+    trace.error("Task %(name)s[%(id)s] raised", {"name": "trading.tasks.bots_tick_task", "id": "3"})
+
+    assert [line["msg"] for line in records(console)] == [
+        "Task trading.tasks.sync_task[2] succeeded",
+        "Task trading.tasks.bots_tick_task[3] raised",
+    ]
