@@ -100,6 +100,19 @@ class Bot(models.Model):
     def quote_asset(self) -> str:
         return self.symbol.partition("/")[2]
 
+    @property
+    def overdue_seconds(self) -> int | None:
+        """How long a running bot has gone without a tick, when that is far longer than its
+        interval (no worker running, or its ticks keep failing to start); else None."""
+        if self.status != self.Status.RUNNING:
+            return None
+        since = self.last_tick_at or self.started_at
+        if since is None:
+            return None
+        grace = max(3 * self.tick_interval_seconds, self.tick_interval_seconds + 60)
+        silent = (timezone.now() - since).total_seconds()
+        return int(silent) if silent > grace else None
+
 
 class BotEvent(models.Model):
     """One line of a bot's event log: decisions, orders, errors, risk stops, lifecycle."""

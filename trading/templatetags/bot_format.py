@@ -30,3 +30,20 @@ def pnl_class(value) -> str:
     except (InvalidOperation, TypeError, ValueError):
         return ""
     return "pnl-up" if number > 0 else "pnl-down" if number < 0 else ""
+
+
+@register.filter
+def duration_short(seconds) -> str:
+    """A duration in seconds as "45 s", "12 min", "3 h 5 min" or "2 d 4 h"."""
+    try:
+        total = int(seconds)
+    except (TypeError, ValueError):
+        return ""
+    if total < 60:
+        return f"{total} s"
+    minutes, hours, days = total // 60, total // 3600, total // 86400
+    if total < 3600:
+        return f"{minutes} min"
+    if total < 86400:
+        return f"{hours} h {minutes % 60} min" if minutes % 60 else f"{hours} h"
+    return f"{days} d {hours % 24} h" if hours % 24 else f"{days} d"
