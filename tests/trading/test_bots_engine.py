@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Notification
 from paper.models import PaperOrder
-from paper.services.controls import price_set
+from paper.services.controls import fault_add, price_set
 from tests.paper.helpers import pin_market
 from tests.trading.bot_helpers import make_bot_trader, new_bot, send_orders, started, tick
 from tests.trading.conftest import paper_key_for
@@ -155,13 +155,14 @@ def test_a_tick_retried_after_a_lost_worker_reuses_its_intents(bot_trader, live_
 
 def test_three_failed_ticks_put_the_bot_in_error_and_every_failure_is_logged(bot_trader, live_key):
     bot = grid_bot(bot_trader, live_key)
-    live_key.status = "disabled"
-    live_key.save(update_fields=["status"])
-    for _ in range(3):
+    fault_add(kind="error_503")  # the exchange is down: worth retrying, but not forever
+    for _ in range(2):
         bot = tick(bot)
+        assert bot.status == Bot.Status.RUNNING
+    bot = tick(bot)
     assert bot.status == Bot.Status.ERROR
     errors = BotEvent.objects.filter(bot=bot, kind="error")
     assert errors.count() == 3
-    assert "not active for trading" in errors.first().message
+    assert "The exchange call failed" in errors.first().message
     assert audited("bot.error", bot) == 1
     assert Notification.objects.filter(user=bot_trader, kind="bot_error").count() == 1

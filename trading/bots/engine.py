@@ -43,6 +43,10 @@ class BotFailure(Exception):
     """A tick could not run; the message is for the bot's owner (no secrets)."""
 
 
+class KeyUnusable(BotFailure):
+    """The bot's key cannot be used (disabled, expired, revoked, rejected): stop at once."""
+
+
 @dataclass
 class TickOutcome:
     state: dict
@@ -297,7 +301,7 @@ def tick_run(bot: Bot, *, seq: int, now: datetime) -> TickOutcome:
     except ValueError as exc:
         raise BotFailure(f"The bot's parameters are no longer valid: {exc}") from None
     if bot.is_live and (bot.key.status != "active" or not bot.key.scope_trade):
-        raise BotFailure("The bot's key is not active for trading, so the bot cannot run live.")
+        raise KeyUnusable("The bot's key is not active for trading, so the bot cannot run live.")
 
     def factory():
         return client_for_key(bot.key)

@@ -23,7 +23,7 @@ from accounts.models import AuditEvent
 from accounts.selectors import user_has_mfa
 from accounts.services.audit import audit_record
 from accounts.services.notifications import notify
-from trading.bots.engine import BotFailure, TickOutcome, tick_run
+from trading.bots.engine import BotFailure, KeyUnusable, TickOutcome, tick_run
 from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade
 from trading.exchange import errors
 from trading.models import AccountLimits, Order, OrderIntent
@@ -535,10 +535,49 @@ def _failure_message(exc: Exception) -> str:
     return f"The tick failed unexpectedly ({type(exc).__name__}); see the worker log."
 
 
+def _key_rejected(bot: Bot, exc: errors.KeyRejected) -> KeyUnusable:
+    """The exchange refused the bot's key: disable it (as expired when it is) and say so."""
+    from trading.key_queries import keys_without_secrets
+    from trading.services.keys import key_reject
+
+    key = keys_without_secrets().get(pk=bot.key_id)
+    if exc.disable_key:
+        key_reject(key=key, reason=exc.user_message, detail=exc.detail)
+        key.refresh_from_db(fields=["status", "status_reason"])
+    what = "expired" if key.is_expired else "rejected"
+    return KeyUnusable(f"The exchange {what} the bot's key “{key.label}”: {exc.user_message}")
+
+
+def _key_stop_message(bot: Bot, message: str) -> str:
+    """Why a key problem stopped the bot, and what is still on the exchange."""
+    unsent = OrderIntent.objects.filter(bot=bot, kind=OrderIntent.Kind.PLACE, status=S.NEW)
+    for intent in unsent:
+        intent_transition(
+            intent,
+            to=S.CANCELED,
+            frm=(S.NEW,),
+            fields={"reject_reason": "The bot stopped: its key cannot be used."},
+            detail={"bot": str(bot.pk)},
+        )
+    resting = Order.objects.filter(intent__bot=bot, status=Order.Status.OPEN).count()
+    if not bot.is_live or not resting:
+        return f"{message} The bot stopped; it has no order left on the exchange."
+    return (
+        f"{message} The bot stopped. {resting} of its orders may still rest on the exchange "
+        "(listed on the bot's page): cancel them on the exchange, or rotate the key and stop "
+        "the bot again to cancel them from here."
+    )
+
+
 def _failed(bot: Bot, worker: str, exc: Exception, *, now) -> None:
+    if isinstance(exc, errors.KeyRejected):
+        exc = _key_rejected(bot, exc)
     message = _failure_message(exc)
     if not isinstance(exc, BotFailure | errors.ExchangeError):
         logger.exception("bot tick failed", extra={"bot": str(bot.pk)})
+    if isinstance(exc, KeyUnusable):
+        _key_unusable_stop(bot, worker, message, now=now)
+        return
     failures = bot.consecutive_failures + 1
     backoff = timedelta(seconds=min(bot.tick_interval_seconds * failures, 300))
     with transaction.atomic():
@@ -558,3 +597,19 @@ def _failed(bot: Bot, worker: str, exc: Exception, *, now) -> None:
             bot, "lifecycle", f"Stopped after {MAX_FAILURES} failed ticks in a row.", level="error"
         )
     bot_notify(bot=bot, kind="bot_error", title=f"Bot “{bot.name}” stopped on errors", body=message)
+
+
+def _key_unusable_stop(bot: Bot, worker: str, message: str, *, now) -> None:
+    """Stop a bot whose key cannot be used, at once: retrying cannot help."""
+    with transaction.atomic():
+        Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200]).update(
+            claimed_until=None, claimed_by="", updated_at=now
+        )
+        message = _key_stop_message(bot, message)
+        if not _halt(bot, status=St.ERROR, reason=message[:300]):
+            return
+        _audit(bot, "bot.error", outcome=AuditEvent.Outcome.FAILURE, reason=message)
+        bot_event(bot, "error", message, level="error")
+    bot_notify(
+        bot=bot, kind="bot_error", title=f"Bot “{bot.name}” stopped: key unusable", body=message
+    )
