@@ -1,4 +1,4 @@
-"""Forms of the backtesting pages: candle download, backtest run, parameter sweep."""
+"""Forms of the backtesting pages: candle download, backtest run, sweep, bot-vs-backtest."""
 
 from __future__ import annotations
 
@@ -178,3 +178,14 @@ class SweepGridForm(forms.Form):
         cleaned["base_params"] = {k: v[0] for k, v in values.items() if len(v) == 1}
         cleaned["grid"] = {k: v for k, v in values.items() if len(v) > 1}
         return cleaned
+
+
+class ReportForm(forms.Form):
+    """The replay settings of a bot-versus-backtest report."""
+
+    cash = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        label="Starting cash (quote)",
+        help_text="What the bot had to trade with when it started: amounts follow from it.",
+    )
+    fee_rate = forms.DecimalField(min_value=0, max_value=Decimal("0.1"), label="Fee rate")

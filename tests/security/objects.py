@@ -95,9 +95,19 @@ def bot(owner):
 
 
 def backtest_run(owner):
+    """A finished run: each of its pages exists (only a finished run can become a bot)."""
     from trading.backtest_models import BacktestRun
 
-    return BacktestRun.objects.create(**_job(owner), **_costs(), strategy="dca", params={})
+    return BacktestRun.objects.create(
+        **_job(owner),
+        **_costs(),
+        strategy="dca",
+        params={},
+        status=BacktestRun.Status.DONE,
+        progress=100,
+        finished_at=_T0 + timedelta(days=2),
+        result={"summary": {}, "trades": [], "fills": [], "equity": []},
+    )
 
 
 def sweep_run(owner):

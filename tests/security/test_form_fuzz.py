@@ -15,12 +15,40 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.security.db import row_counts
+from tests.trading.backtest_helpers import candle_root, store_synthetic  # noqa: F401
 from tests.trading.factories import OrderFactory
 from tests.trading.pages import login
 
 pytestmark = pytest.mark.django_db
 
-# Form class -> (method, URL template, fixed fields). {key} and {order} are the owner's.
+# Valid values for the forms that share a page with the fuzzed one: a fuzzed field that
+# happens to be valid then reaches the service, not just the other form's errors.
+BOT_SETUP = {
+    "key": "{key}",
+    "symbol": "BTC/USDT",
+    "tick_interval_seconds": "60",
+    "max_order_notional": "500",
+    "max_position_unit": "quote",
+    "max_open_orders": "5",
+    "daily_loss_limit": "100",
+    "mode": "dry_run",
+}
+BACKTEST_SETUP = {
+    "strategy": "sma_crossover",
+    "series": "paper|BTC/USDT|1m",
+    "fee_rate": "0.001",
+    "slippage": "0",
+    "starting_cash": "10000",
+}
+SMA = {"fast": "5", "slow": "20", "timeframe": "1m"}
+
+
+def _prefixed(prefix: str, values: dict) -> dict:
+    return {f"{prefix}-{k}": v for k, v in values.items()}
+
+
+# Form class -> (method, URL template, fixed fields), or a list of them. {key}, {order} and
+# {bot} are the owner's (a paper key, an open order, a stopped dry-run bot).
 PAGES = {
     "trading.forms.KeyConnectForm": ("post", "/keys/connect/", {}),
     "trading.forms.KeyEditForm": ("post", "/keys/{key}/edit/", {}),
@@ -41,11 +69,38 @@ PAGES = {
     "paper.forms.PriceForm": ("post", "/paper/controls/", {"form": "price"}),
     "paper.forms.ClockForm": ("post", "/paper/controls/", {"form": "clock"}),
     "paper.forms.FaultForm": ("post", "/paper/controls/", {"form": "fault"}),
+    "trading.bots.forms.BotForm": (
+        "post",
+        "/bots/new/?strategy=dca",
+        _prefixed("p", {"quote_amount": "10", "interval_minutes": "60"}),
+    ),
+    "trading.bots.forms.BotStartForm": ("post", "/bots/{bot}/start/", {}),
+    "trading.bots.forms.BotStopForm": ("post", "/bots/{bot}/stop/", {}),
+    # Each strategy's parameter schema builds a different form: fuzz every one of them.
+    "trading.strategies.forms.StrategyParamsForm": [
+        ("post", f"/bots/new/?strategy={slug}", BOT_SETUP)
+        for slug in ("dca", "grid", "market_making", "rebalance", "sma_crossover")
+    ],
+    "trading.forms_backtests.BacktestSetupForm": (
+        "post",
+        "/backtests/new/?strategy=sma_crossover",
+        _prefixed("p", SMA),
+    ),
+    "trading.forms_backtests.SweepGridForm": (
+        "post",
+        "/backtests/sweeps/new/?strategy=sma_crossover",
+        BACKTEST_SETUP,
+    ),
+    "trading.forms_backtests.CandleDownloadForm": ("post", "/candles/", {}),
+    "trading.forms_backtests.ReportForm": ("get", "/bots/{bot}/vs-backtest/", {}),
+}
+# Forms whose fields come from a strategy's schema, under the prefix their page gives them.
+PREFIXED_SCHEMA = {
+    "trading.strategies.forms.StrategyParamsForm": "p",
+    "trading.forms_backtests.SweepGridForm": "g",
 }
 NOT_FUZZED = {
     "trading.forms.KeyScopesForm": "the shared base of KeyConnectForm and KeyEditForm",
-    "trading.strategies.forms.StrategyParamsForm": "no page shows it yet: bots and backtests "
-    "build it from a strategy's parameter schema once they land",
     "accounts.forms.ActivateTOTPForm": "allauth's form behind re-authentication; "
     "tests/accounts/test_two_factor.py drives it",
 }
@@ -102,6 +157,29 @@ def _form_class(path: str):
     return getattr(importlib.import_module(module), name)
 
 
+def _pages() -> list[tuple[str, tuple]]:
+    pages = []
+    for form_path, spec in sorted(PAGES.items()):
+        pages += [(form_path, page) for page in (spec if isinstance(spec, list) else [spec])]
+    return pages
+
+
+def _page_id(case) -> str:
+    form_path, (_, url, _) = case
+    name = form_path.rsplit(".", 1)[-1]
+    return f"{name}-{url.split('strategy=')[1]}" if "strategy=" in url else name
+
+
+def _field_names(form_path: str, url: str) -> list[str]:
+    """The names the page posts for this form: its fields, or its strategy's schema."""
+    if form_path not in PREFIXED_SCHEMA:
+        return list(_form_class(form_path).base_fields)
+    from trading.strategies import strategy_registry
+
+    strategy = strategy_registry[url.split("strategy=")[1]]
+    return [f"{PREFIXED_SCHEMA[form_path]}-{param.name}" for param in strategy.params]
+
+
 def test_every_form_has_a_page_to_fuzz():
     forms_found = _form_classes()
     assert "trading.forms.KeyConnectForm" in forms_found
@@ -132,15 +210,24 @@ def _stored_something(response) -> bool:
     return response.status_code in (301, 302) or b"Key created" in response.content
 
 
-@pytest.mark.parametrize("form_path", sorted(PAGES), ids=lambda p: p.rsplit(".", 1)[-1])
-def test_fuzzed_input_never_breaks_a_page_or_stores_a_refusal(form_path, staff_owner, no_network):
-    from tests.security.objects import exchange_key
+@pytest.fixture
+def stored_candles(candle_root):  # noqa: F811 - the fixture it names
+    """Candles for the backtest pages' series choice, in the test's own candle store."""
+    return store_synthetic(500)
 
+
+@pytest.mark.parametrize("case", _pages(), ids=_page_id)
+def test_fuzzed_input_never_breaks_a_page_or_stores_a_refusal(
+    case, staff_owner, no_network, stored_candles
+):
+    from tests.security.objects import bot, exchange_key
+
+    form_path, (method, template, fixed) = case
     key = exchange_key(staff_owner)
-    order = OrderFactory(key=key)
-    method, template, fixed = PAGES[form_path]
-    url = template.format(key=key.pk, order=order.pk)
-    names = list(_form_class(form_path).base_fields)
+    ids = {"key": key.pk, "order": OrderFactory(key=key).pk, "bot": bot(staff_owner).pk}
+    url = template.format(**ids)
+    fixed = {name: value.format(**ids) for name, value in fixed.items()}
+    names = _field_names(form_path, url)
     client = login(staff_owner)
     client.get(url)  # pages create their per-user rows (paper account, webhook) on first visit
 

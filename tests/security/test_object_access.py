@@ -72,3 +72,20 @@ def test_another_user_gets_404_and_the_object_is_unchanged(route, owner, intrude
     owner_post = 405 if posted.status_code == 405 else None
     assert _refused(posted, owner_post), (url, posted.status_code)
     assert changed_tables(before, snapshot()) == []
+
+
+def test_an_outsider_without_any_role_gets_404_too(owner, intruder):
+    """A viewer's missing permission is never checked first: someone else's id is a 404."""
+    from django.contrib.auth.models import Group
+
+    intruder.user_permissions.clear()
+    intruder.groups.set(Group.objects.filter(name="viewer"))
+    client = login(type(intruder).objects.get(pk=intruder.pk))
+    urls = [build_url(route, owner)[0] for route in ID_ROUTES]
+    before = snapshot()
+    answers = [
+        (url, client.get(url).status_code, client.post(url, PAYLOAD).status_code) for url in urls
+    ]
+    # 405 answers the method, whoever asks and whatever the id: it reveals nothing.
+    assert [a for a in answers if not {a[1], a[2]} <= {404, 405}] == []
+    assert changed_tables(before, snapshot()) == []

@@ -11,6 +11,16 @@ from trading.backtest.synthetic import candles_synthetic
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # where candles_synthetic starts
 
 
+def make_runner(user):
+    """A user whose only role permission is running bots, which backtesting needs too."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="accounts", codename="run_bots")
+    )
+    return type(user).objects.get(pk=user.pk)  # a fresh instance: Django caches permissions
+
+
 @pytest.fixture
 def candle_root(settings, tmp_path):
     """Every candle read and write of the test goes to its own directory."""

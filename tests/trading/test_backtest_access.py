@@ -4,13 +4,19 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from tests.trading.backtest_helpers import candle_root, run_kwargs, store_synthetic  # noqa: F401
+from tests.trading.backtest_helpers import (  # noqa: F401
+    candle_root,
+    make_runner,
+    run_kwargs,
+    store_synthetic,
+)
 from trading.backtest_models import BacktestRun, CandleDownload, SweepRun
 from trading.services.backtests import backtest_create, backtest_execute, sweep_create
 
 
 @pytest.fixture
 def alices_jobs(alice, candle_root):  # noqa: F811
+    alice = make_runner(alice)
     store_synthetic(1500)
     run = backtest_create(user=alice, **run_kwargs())
     backtest_execute(run_id=run.pk)

@@ -58,12 +58,15 @@ def test_create_bot_from_a_backtest_carries_strategy_and_params_in_dry_run(clien
     assert bot.status == "stopped"
 
 
-def test_a_viewer_may_backtest_but_not_turn_it_into_a_bot(client, bob, candle_root):  # noqa: F811
+def test_a_viewer_sees_a_backtest_but_cannot_turn_it_into_a_bot(client, bob, candle_root):  # noqa: F811
     store_synthetic(500)
-    run = backtest_execute(run_id=backtest_create(user=bob, **run_kwargs()).pk)
+    run = backtest_execute(run_id=backtest_create(user=make_bot_trader(bob), **run_kwargs()).pk)
+    bob.user_permissions.clear()  # then became a viewer
     client.force_login(bob)
     page = client.get(reverse("trading:backtest_detail", args=[run.id])).content.decode()
-    assert "Your role can backtest but not run bots." in page
+    assert "Your role can view backtests but not run them or bots." in page
+    assert reverse("trading:backtest_bot_create", args=[run.id]) not in page
+    assert reverse("trading:backtest_new") not in page
     assert client.get(reverse("trading:backtest_bot_create", args=[run.id])).status_code == 403
 
 
@@ -118,6 +121,18 @@ def test_without_stored_candles_the_report_offers_to_download_them(client, trade
     page = client.get(reverse("trading:bot_vs_backtest", args=[bot.id])).content.decode()
     assert "No 1h candles of ETH/USDT on paper are stored yet." in page
     assert 'name="timeframe" value="1h"' in page
+
+
+def test_candles_of_another_period_only_still_offer_a_download(client, trader):
+    # The stored candles are of 2024; the bot starts now: nothing to replay, not a 500.
+    key = paper_key_for(trader)
+    bot = new_bot(trader, key, strategy="sma_crossover", params=PARAMS, mode="dry_run")
+    client.force_login(trader)
+    response = client.get(reverse("trading:bot_vs_backtest", args=[bot.id]), {"cash": "500"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "No 1m candles of BTC/USDT on paper are stored yet for the period the bot ran." in page
+    assert 'name="days"' in page and "Download" in page
 
 
 def test_an_outsider_cannot_see_a_bots_report(client, trader, charlie):

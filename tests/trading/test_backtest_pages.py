@@ -7,7 +7,12 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from tests.trading.backtest_helpers import candle_root, run_kwargs, store_synthetic  # noqa: F401
+from tests.trading.backtest_helpers import (  # noqa: F401
+    candle_root,
+    make_runner,
+    run_kwargs,
+    store_synthetic,
+)
 from trading.backtest_models import BacktestRun
 from trading.services.backtests import backtest_create, backtest_execute
 from trading.tasks_backtest import backtest_run_task
@@ -32,8 +37,9 @@ def candles(candle_root):  # noqa: F811
 
 
 @pytest.fixture
-def viewer(client, alice):
-    # alice has no trading permission at all (a viewer): backtests carry no trading risk.
+def runner(client, alice):
+    # alice may run bots and backtests, but neither trade by hand nor connect keys.
+    alice = make_runner(alice)
     assert not alice.has_perm("accounts.place_orders")
     client.force_login(alice)
     return alice
@@ -46,12 +52,12 @@ def finished_run(user, **overrides):
     return run
 
 
-def test_a_viewer_queues_a_backtest_and_the_worker_task_fills_in_its_results(
-    client, viewer, candles, django_capture_on_commit_callbacks
+def test_a_runner_queues_a_backtest_and_the_worker_task_fills_in_its_results(
+    client, runner, candles, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = client.post(reverse("trading:backtest_new"), FORM)
-    run = BacktestRun.objects.get(user=viewer)
+    run = BacktestRun.objects.get(user=runner)
     assert response.status_code == 302
     assert response["Location"] == reverse("trading:backtest_detail", args=[run.id])
     assert (run.status, run.params) == ("queued", {"fast": 5, "slow": 20, "timeframe": "1m"})
@@ -73,12 +79,11 @@ def test_a_viewer_queues_a_backtest_and_the_worker_task_fills_in_its_results(
     assert "Exposure" in page and "Fees paid" in page
     assert f"{summary['trades']:,}" in page
     assert page.count('<td class="nowrap">') == 2 * min(summary["trades"], 5000)
-    assert "Create bot from this backtest" not in page  # a viewer cannot run bots: said so
-    assert "Your role can backtest but not run bots." in page
+    assert "Create bot from this backtest" in page
 
 
-def test_the_chart_endpoint_serves_equity_candles_and_trade_markers(client, viewer, candles):
-    run = finished_run(viewer)
+def test_the_chart_endpoint_serves_equity_candles_and_trade_markers(client, runner, candles):
+    run = finished_run(runner)
     data = client.get(reverse("trading:backtest_chart", args=[run.id])).json()
     assert data["timeframe"] == "5m"  # 3,000 minutes fit the chart as 600 five-minute bars
     assert len(data["candles"]) == 600
@@ -92,9 +97,9 @@ def test_the_chart_endpoint_serves_equity_candles_and_trade_markers(client, view
 
 
 def test_the_status_partial_polls_while_running_and_reloads_the_page_when_done(
-    client, viewer, candles
+    client, runner, candles
 ):
-    run = backtest_create(user=viewer, **run_kwargs())
+    run = backtest_create(user=runner, **run_kwargs())
     url = reverse("trading:backtest_status", args=[run.id])
     running = client.get(url, HTTP_HX_REQUEST="true")
     assert b'hx-trigger="every 1s"' in running.content and "HX-Refresh" not in running
@@ -103,9 +108,9 @@ def test_the_status_partial_polls_while_running_and_reloads_the_page_when_done(
     assert done["HX-Refresh"] == "true"
 
 
-def test_runs_compare_side_by_side_with_overlaid_returns(client, viewer, candles):
-    a = finished_run(viewer)
-    b = finished_run(viewer, params={"fast": 10, "slow": 40, "timeframe": "1m"})
+def test_runs_compare_side_by_side_with_overlaid_returns(client, runner, candles):
+    a = finished_run(runner)
+    b = finished_run(runner, params={"fast": 10, "slow": 40, "timeframe": "1m"})
     page = client.get(reverse("trading:backtest_compare"), {"run": [a.id, b.id]})
     text = page.content.decode()
     assert page.status_code == 200
@@ -119,8 +124,8 @@ def test_runs_compare_side_by_side_with_overlaid_returns(client, viewer, candles
     assert one.status_code == 302  # two or more
 
 
-def test_a_queued_run_is_cancelled_at_once_and_never_runs(client, viewer, candles):
-    run = backtest_create(user=viewer, **run_kwargs())
+def test_a_queued_run_is_cancelled_at_once_and_never_runs(client, runner, candles):
+    run = backtest_create(user=runner, **run_kwargs())
     response = client.post(reverse("trading:backtest_cancel", args=[run.id]))
     assert response.status_code == 302
     run.refresh_from_db()
@@ -131,14 +136,14 @@ def test_a_queued_run_is_cancelled_at_once_and_never_runs(client, viewer, candle
     ).exists()
 
 
-def test_a_running_run_stops_at_its_next_cancel_check(viewer, candles):
-    run = backtest_create(user=viewer, **run_kwargs())
+def test_a_running_run_stops_at_its_next_cancel_check(runner, candles):
+    run = backtest_create(user=runner, **run_kwargs())
     BacktestRun.objects.filter(pk=run.pk).update(cancel_requested=True)  # while the worker runs
     run = backtest_execute(run_id=run.pk)
     assert run.status == "cancelled" and run.result is None
 
 
-def test_bad_parameters_and_missing_candles_are_refused_before_queueing(client, viewer, candles):
+def test_bad_parameters_and_missing_candles_are_refused_before_queueing(client, runner, candles):
     response = client.post(reverse("trading:backtest_new"), {**FORM, "p-fast": "30"})
     assert "shorter than the slow one" in response.content.decode()
     response = client.post(reverse("trading:backtest_new"), {**FORM, "series": "paper|ETH/USDT|1m"})
@@ -146,21 +151,21 @@ def test_bad_parameters_and_missing_candles_are_refused_before_queueing(client, 
     assert not BacktestRun.objects.exists()
 
 
-def test_a_backtest_of_a_period_without_candles_fails_with_a_message(viewer, candles):
+def test_a_backtest_of_a_period_without_candles_fails_with_a_message(runner, candles):
     run = finished_run(
-        viewer, since=datetime(2025, 1, 1, tzinfo=UTC), until=datetime(2025, 1, 2, tzinfo=UTC)
+        runner, since=datetime(2025, 1, 1, tzinfo=UTC), until=datetime(2025, 1, 2, tzinfo=UTC)
     )
     assert (run.status, run.error) == ("failed", "No candles in the chosen period.")
 
 
-def test_a_run_whose_worker_died_is_failed_after_the_time_limit(viewer, candles):
+def test_a_run_whose_worker_died_is_failed_after_the_time_limit(runner, candles):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from trading.tasks_backtest import backtest_jobs_expire_task
 
-    dead, alive = (backtest_create(user=viewer, **run_kwargs()) for _ in range(2))
+    dead, alive = (backtest_create(user=runner, **run_kwargs()) for _ in range(2))
     BacktestRun.objects.filter(pk=dead.pk).update(
         status="running", started_at=timezone.now() - timedelta(hours=1)
     )

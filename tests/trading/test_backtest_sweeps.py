@@ -5,7 +5,12 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.trading.backtest_helpers import candle_root, run_kwargs, store_synthetic  # noqa: F401
+from tests.trading.backtest_helpers import (  # noqa: F401
+    candle_root,
+    make_runner,
+    run_kwargs,
+    store_synthetic,
+)
 from trading.backtest_models import SweepRun
 from trading.services.backtests import sweep_create, sweep_execute, sweep_workers
 
@@ -27,7 +32,8 @@ def candles(candle_root):  # noqa: F811
 
 
 @pytest.fixture
-def viewer(client, alice):
+def runner(client, alice):
+    alice = make_runner(alice)
     client.force_login(alice)
     return alice
 
@@ -44,19 +50,19 @@ def sweep_kwargs(**overrides):
 
 
 def test_a_sweep_form_queues_every_combination_of_the_values_given(
-    client, viewer, candles, django_capture_on_commit_callbacks
+    client, runner, candles, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = client.post(reverse("trading:sweep_new"), FORM)
-    sweep = SweepRun.objects.get(user=viewer)
+    sweep = SweepRun.objects.get(user=runner)
     assert response["Location"] == reverse("trading:sweep_detail", args=[sweep.id])
     assert sweep.grid == {"fast": [5, 10, 30], "slow": [20, 40]}
     assert sweep.base_params == {"timeframe": "1m"}
     assert (sweep.combinations, len(queued)) == (6, 1)
 
 
-def test_a_finished_sweep_shows_a_heat_map_with_a_number_in_every_cell(client, viewer, candles):
-    sweep = sweep_create(user=viewer, **sweep_kwargs())
+def test_a_finished_sweep_shows_a_heat_map_with_a_number_in_every_cell(client, runner, candles):
+    sweep = sweep_create(user=runner, **sweep_kwargs())
     sweep = sweep_execute(sweep_id=sweep.pk, workers=0)
     assert (sweep.status, len(sweep.rows)) == ("done", 6)
     page = client.get(reverse("trading:sweep_detail", args=[sweep.id])).content.decode()
@@ -72,8 +78,8 @@ def test_a_finished_sweep_shows_a_heat_map_with_a_number_in_every_cell(client, v
             assert text.startswith("-")
 
 
-def test_the_table_sorts_by_any_statistic_either_way(client, viewer, candles):
-    sweep = sweep_execute(sweep_id=sweep_create(user=viewer, **sweep_kwargs()).pk, workers=0)
+def test_the_table_sorts_by_any_statistic_either_way(client, runner, candles):
+    sweep = sweep_execute(sweep_id=sweep_create(user=runner, **sweep_kwargs()).pk, workers=0)
     valid = [row for row in sweep.rows if not row["error"]]
     url = reverse("trading:sweep_detail", args=[sweep.id])
     page = client.get(url, {"sort": "trades", "dir": "asc"}).content.decode()
@@ -97,20 +103,20 @@ def test_sweeps_run_in_this_process_inside_a_daemonic_worker(monkeypatch):
     assert sweep_workers() == 0
 
 
-def test_a_cancelled_sweep_stops_and_keeps_no_rows(viewer, candles):
-    sweep = sweep_create(user=viewer, **sweep_kwargs())
+def test_a_cancelled_sweep_stops_and_keeps_no_rows(runner, candles):
+    sweep = sweep_create(user=runner, **sweep_kwargs())
     SweepRun.objects.filter(pk=sweep.pk).update(cancel_requested=True)
     sweep = sweep_execute(sweep_id=sweep.pk, workers=0)
     assert (sweep.status, sweep.rows) == ("cancelled", None)
 
 
-def test_a_grid_of_one_value_or_too_many_combinations_is_refused(viewer, candles):
+def test_a_grid_of_one_value_or_too_many_combinations_is_refused(runner, candles):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="two or more values"):
-        sweep_create(user=viewer, **sweep_kwargs(grid={"fast": [5]}))
+        sweep_create(user=runner, **sweep_kwargs(grid={"fast": [5]}))
     with pytest.raises(ValidationError, match="more than 400"):
         sweep_create(
-            user=viewer,
+            user=runner,
             **sweep_kwargs(grid={"fast": list(range(1, 30)), "slow": list(range(31, 50))}),
         )

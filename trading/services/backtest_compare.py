@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from trading.backtest import (
     BacktestConfig,
+    BacktestError,
     BrokerConfig,
     CandleArrays,
     backtest_run,
@@ -182,18 +183,20 @@ def bot_backtest_report(
 ) -> dict[str, Any]:
     """A bot's own fills since it started next to the engine's over the same period.
 
-    Returns {"missing": {exchange, symbol, timeframe, days}} when no candles are stored yet.
+    Returns {"missing": {exchange, symbol, timeframe, days, period}} when no candles of the
+    bot's period are stored yet (`period` is true when other periods are), and {"error": ...}
+    when the engine cannot replay the stored candles.
     """
     strategy = strategy_build(slug=bot.strategy, symbol=bot.symbol, params=bot.params)
     trades = list(bot.trades.order_by("ts", "id"))
     start = bot.started_at or (trades[0].ts if trades else bot.created_at)
     start_ms = to_ms(start)
     end_ms = now_ms if now_ms is not None else to_ms(timezone.now())
+    days = max(1, math.ceil((end_ms - start_ms) / 86_400_000) + 1)
+    missing = {"exchange": bot.key.exchange, "symbol": bot.symbol, "days": days}
     found = _series_for(bot, strategy)
     if found is None:
-        days = max(1, math.ceil((end_ms - start_ms) / 86_400_000) + 1)
-        missing = {"exchange": bot.key.exchange, "symbol": bot.symbol, "days": days}
-        return {"missing": {**missing, "timeframe": strategy.timeframe}}
+        return {"missing": {**missing, "timeframe": strategy.timeframe, "period": False}}
     timeframe, _ = found
     warmup = strategy.lookback() * timeframe_ms(strategy.timeframe)
     candles = candles_load(
@@ -203,19 +206,24 @@ def bot_backtest_report(
         since_ms=start_ms - warmup,
         until_ms=end_ms,
     )
+    if not len(candles):  # stored candles of other periods only: the replay has nothing to run on
+        return {"missing": {**missing, "timeframe": timeframe, "period": True}}
     _, quote = split_symbol(bot.symbol)
     config = BacktestConfig(initial={quote: starting_cash}, broker=BrokerConfig(fee_rate=fee_rate))
     fills = [
         {"time": t.ts, "side": t.side, "price": t.price, "amount": t.amount, "fee": t.fee}
         for t in trades
     ]
-    report = backtest_compare_fills(
-        fills=fills,
-        candles=candles,
-        strategy=bot.strategy,
-        params=bot.params,
-        config=config,
-        symbol=bot.symbol,
-        from_ms=start_ms,
-    )
+    try:
+        report = backtest_compare_fills(
+            fills=fills,
+            candles=candles,
+            strategy=bot.strategy,
+            params=bot.params,
+            config=config,
+            symbol=bot.symbol,
+            from_ms=start_ms,
+        )
+    except BacktestError as exc:
+        return {"error": str(exc)}
     return {**report, "timeframe": timeframe, "since_ms": start_ms, "until_ms": end_ms}

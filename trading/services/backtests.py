@@ -1,7 +1,7 @@
 """Backtest runs and parameter sweeps as jobs: validate, record, queue; run in the worker.
 
-Anyone signed in may backtest, viewers included: a backtest reads stored public candles and
-simulates; it never reaches an exchange or a key, so it carries no trading risk.
+Queueing a run or a sweep takes the role that runs bots (`accounts.run_bots`): a viewer sees
+backtests but never starts one, like every other action (`job_require_permission`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,13 @@ from trading.backtest import (
 )
 from trading.backtest_models import BacktestRun, Job, SweepRun
 from trading.exchange.types import to_ms
-from trading.services.jobs import JobHooks, job_claim, job_finish, job_queue_allowed
+from trading.services.jobs import (
+    JobHooks,
+    job_claim,
+    job_finish,
+    job_queue_allowed,
+    job_require_permission,
+)
 from trading.strategies import ParamError, strategy_build
 from trading.strategies.params import TIMEFRAME_SECONDS
 from trading.strategies.types import split_symbol
@@ -139,6 +145,7 @@ def backtest_create(
     request=None,
 ) -> BacktestRun:
     """Record a backtest of one strategy over stored candles and queue it for a worker."""
+    job_require_permission(user)
     run = BacktestRun(
         strategy=strategy,
         **_job_fields(
@@ -258,6 +265,7 @@ def sweep_create(
     request=None,
 ) -> SweepRun:
     """Record a sweep over a grid of parameter values and queue it for a worker."""
+    job_require_permission(user)
     sweep = SweepRun(
         strategy=strategy,
         **_job_fields(

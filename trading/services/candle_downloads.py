@@ -26,7 +26,13 @@ from trading.exchange import errors
 from trading.exchange.candles import PAGE_LIMIT, ExchangeClient, ohlcv_pages, public_client
 from trading.exchange.candles import timeframe_ms as _step_ms
 from trading.exchange.types import to_ms
-from trading.services.jobs import JobHooks, job_claim, job_finish, job_queue_allowed
+from trading.services.jobs import (
+    JobHooks,
+    job_claim,
+    job_finish,
+    job_queue_allowed,
+    job_require_permission,
+)
 
 logger = logging.getLogger(__name__)
 S = CandleDownload.Status
@@ -165,6 +171,7 @@ def candle_download_create(
     request=None,
 ) -> CandleDownload:
     """Record a download of one series over [since, until) and queue it for a worker."""
+    job_require_permission(user)
     if exchange not in allowed_exchanges:
         raise ValidationError({"exchange": "Connect a key for this exchange first."})
     if until <= since:

@@ -10,14 +10,26 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.services.audit import audit_record
 from trading.backtest_models import Job
+from trading.services.bots import RUN_PERMISSION
 
 S = Job.Status
 _WRITE_EVERY = 0.5  # seconds between progress writes / cancel-flag reads
+
+
+def job_require_permission(user) -> None:
+    """Refuse to queue or cancel a job for a user whose role may not run bots (a viewer).
+
+    Downloads, backtests and sweeps take the worker's time and reach exchanges (downloads):
+    they belong with running bots, not with viewing.
+    """
+    if not user.has_perm(RUN_PERMISSION):
+        raise PermissionDenied("Your role can view backtests but not run them.")
 
 
 def job_claim(*, model: type[Job], id) -> Job | None:
@@ -70,6 +82,7 @@ def job_cancel(*, job: Job, user, request=None) -> bool:
 
     Returns False when the job had already finished.
     """
+    job_require_permission(user)
     model = type(job)
     with transaction.atomic():
         now = timezone.now()

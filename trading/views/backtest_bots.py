@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,22 +12,24 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.decorators import permission_required_or_403
 from trading.bots.forms import BotForm
 from trading.bots.models import Bot
 from trading.bots.selectors import bot_get_for_user
 from trading.exchange.types import from_ms
+from trading.forms_backtests import ReportForm
 from trading.selectors_backtests import backtest_get_for_user
 from trading.services.backtest_compare import bot_backtest_report
-from trading.services.bots import RUN_PERMISSION, BotRefused, bot_create
+from trading.services.bots import BotRefused, bot_create
 from trading.strategies import strategy_registry
+from trading.views.access import require_runner
 
 
-@permission_required_or_403(RUN_PERMISSION)
+@login_required
 @require_http_methods(["GET", "POST"])
 def backtest_bot_create(request, id):
     """Create a bot with this run's strategy and parameters, in dry-run mode."""
     run = backtest_get_for_user(user=request.user, id=id, request=request)
+    require_runner(request)
     if run.status != run.Status.DONE:
         raise Http404("Only a finished backtest can become a bot.")
     strategy_name = getattr(strategy_registry.get(run.strategy), "name", run.strategy)
@@ -54,15 +55,6 @@ def backtest_bot_create(request, id):
             return redirect("trading:bot_detail", id=bot.id)
     context = {"run": run, "form": form, "strategy_name": strategy_name}
     return render(request, "trading/backtest_bot_create.html", context)
-
-
-class ReportForm(forms.Form):
-    cash = forms.DecimalField(
-        min_value=Decimal("0.01"),
-        label="Starting cash (quote)",
-        help_text="What the bot had to trade with when it started: amounts follow from it.",
-    )
-    fee_rate = forms.DecimalField(min_value=0, max_value=Decimal("0.1"), label="Fee rate")
 
 
 def _first_buy_value(bot: Bot) -> Decimal:

@@ -1,7 +1,7 @@
 """Backtest pages: list, new run, results (charts, statistics, trades), compare, cancel.
 
-Any signed-in user may backtest (viewers too): it only reads stored public candles.
-Every run is loaded through its owner-scoped selector: someone else's id is a 404.
+Every run is loaded through its owner-scoped selector: someone else's id is a 404. Queueing
+and cancelling take the role that runs bots (a viewer sees runs but never starts one).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import permission_required_or_403
 from trading.forms_backtests import BacktestSetupForm
 from trading.selectors_backtests import (
     backtest_get_for_user,
@@ -34,6 +35,7 @@ from trading.services.bots import RUN_PERMISSION
 from trading.services.jobs import job_cancel
 from trading.strategies import strategy_registry
 from trading.strategies.forms import StrategyParamsForm
+from trading.views.access import can_run, require_runner
 
 MAX_COMPARED = 6
 
@@ -81,7 +83,7 @@ def backtest_list(request):
     return render(request, "trading/backtest_list.html", context)
 
 
-@login_required
+@permission_required_or_403(RUN_PERMISSION)
 @require_http_methods(["GET", "POST"])
 def backtest_new(request):
     """Pick candles, a strategy and its parameters; queue the run."""
@@ -117,7 +119,7 @@ def backtest_detail(request, id):
         "trades": trades_display(result.get("trades", [])),
         "trades_total": result.get("trades_total", 0),
         "strategy_name": getattr(strategy_registry.get(run.strategy), "name", run.strategy),
-        "can_run_bots": request.user.has_perm(RUN_PERMISSION),
+        "can_run_bots": can_run(request.user),
     }
     return render(request, "trading/backtest_detail.html", context)
 
@@ -144,6 +146,7 @@ def backtest_chart(request, id):
 def backtest_cancel(request, id):
     """Stop a queued or running backtest."""
     run = backtest_get_for_user(user=request.user, id=id, request=request, heavy=False)
+    require_runner(request)
     return cancel_response(
         request, run, redirect_to=reverse("trading:backtest_detail", args=[run.id]), noun="backtest"
     )

@@ -22,6 +22,7 @@ from trading.services.bots import (
 )
 from trading.strategies import strategy_registry
 from trading.strategies.forms import StrategyParamsForm
+from trading.views.access import require_runner
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -98,11 +99,12 @@ def bot_detail(request, id):
     return render(request, template, _detail_context(bot))
 
 
-@permission_required_or_403(RUN_PERMISSION)
+@login_required
 @GET_POST
 def bot_start_view(request, id):
     """Confirm, then start the bot (going live asks for explicit confirmation)."""
     bot = selectors.bot_get_for_user(user=request.user, id=id, request=request)
+    require_runner(request)
     form = BotStartForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -121,11 +123,12 @@ def bot_start_view(request, id):
     return render(request, "trading/bot_start.html", {"bot": bot, "form": form, "missing": missing})
 
 
-@permission_required_or_403(RUN_PERMISSION)
+@login_required
 @require_POST
 def bot_pause_view(request, id):
     """Pause the bot; its open orders stay."""
     bot = selectors.bot_get_for_user(user=request.user, id=id, request=request)
+    require_runner(request)
     try:
         bot_pause(bot=bot, actor=request.user, request=request)
     except BotRefused as exc:
@@ -135,11 +138,12 @@ def bot_pause_view(request, id):
     return redirect("trading:bot_detail", id=bot.id)
 
 
-@permission_required_or_403(RUN_PERMISSION)
+@login_required
 @GET_POST
 def bot_stop_view(request, id):
     """Confirm, then stop the bot (cancelling its open orders unless unticked)."""
     bot = selectors.bot_get_for_user(user=request.user, id=id, request=request)
+    require_runner(request)
     form = BotStopForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         bot_stop(

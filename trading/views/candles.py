@@ -18,6 +18,7 @@ from trading.selectors_backtests import (
     download_exchanges_for_user,
 )
 from trading.services.candle_downloads import candle_download_create
+from trading.views.access import require_runner
 from trading.views.backtests import cancel_response, job_status_response
 
 
@@ -25,6 +26,8 @@ from trading.views.backtests import cancel_response, job_status_response
 @require_http_methods(["GET", "POST"])
 def candles_page(request):
     """Stored candle series (shared market data) and the user's downloads; queue a download."""
+    if request.method == "POST":
+        require_runner(request)
     exchanges = download_exchanges_for_user(user=request.user)
     form = CandleDownloadForm(request.POST or None, exchanges=exchanges)
     if request.method == "POST" and form.is_valid():
@@ -71,5 +74,6 @@ def candle_download_status(request, id):
 def candle_download_cancel(request, id):
     """Stop a queued or running download (what it stored so far stays)."""
     download = candle_download_get_for_user(user=request.user, id=id, request=request)
+    require_runner(request)
     target = reverse("trading:candle_download_detail", args=[download.id])
     return cancel_response(request, download, redirect_to=target, noun="download")

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import permission_required_or_403
 from trading.backtest import sweep_sort
 from trading.forms_backtests import BacktestSetupForm, SweepGridForm
 from trading.selectors_backtests import sweep_get_for_user
@@ -20,11 +21,13 @@ from trading.services.backtest_reports import (
     sweep_varying,
 )
 from trading.services.backtests import sweep_create
+from trading.services.bots import RUN_PERMISSION
 from trading.strategies import strategy_registry
+from trading.views.access import require_runner
 from trading.views.backtests import _strategy_cls, cancel_response, job_status_response
 
 
-@login_required
+@permission_required_or_403(RUN_PERMISSION)
 @require_http_methods(["GET", "POST"])
 def sweep_new(request):
     """Pick candles, a strategy and a grid of parameter values; queue the sweep."""
@@ -98,6 +101,7 @@ def sweep_status(request, id):
 def sweep_cancel(request, id):
     """Stop a queued or running sweep."""
     sweep = sweep_get_for_user(user=request.user, id=id, request=request, heavy=False)
+    require_runner(request)
     return cancel_response(
         request, sweep, redirect_to=reverse("trading:sweep_detail", args=[sweep.id]), noun="sweep"
     )
