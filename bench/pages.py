@@ -2,14 +2,16 @@
 
 One run, one machine: a fresh database (SQLite in a temporary directory, or PostgreSQL when
 BENCH_DATABASE_URL is set) is migrated and seeded with one trader, one key, 100,000 fills, 20
-open orders, balances and prices; gunicorn serves the production settings (DEBUG off,
-whitenoise manifest); 8 concurrent clients (wrk, else a Python thread load generator) request
-each URL in turn, logged in. Also counts the queries of each page at 100,000 fills (the tests
-prove the count equals the one at 10 fills).
+open orders, balances and prices; gunicorn, started as the Procfile's web command starts it,
+serves the production settings (DEBUG off, whitenoise manifest); 8 concurrent clients (wrk,
+else a Python thread load generator) request each URL in turn, logged in, the trivial view
+first. Also counts the queries and the CPU time of each page in-process at 100,000 fills
+(the tests prove the query count equals the one at 10 fills).
 
 Prints one table (p50, p99, requests/s, errors) and exits non-zero when a page's p99 reaches
 100 ms or a page answers anything but 200.
-Run: .venv/bin/python bench/pages.py   (BENCH_SECONDS=10 per URL, BENCH_WORKERS=gunicorn workers)
+Run: .venv/bin/python bench/pages.py   (BENCH_SECONDS=10 per URL; BENCH_FILLS; BENCH_WORKERS and
+BENCH_THREADS override the Procfile's gunicorn --workers and --threads)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -49,9 +52,7 @@ def seed() -> None:
     from decimal import Decimal
 
     from django.contrib.auth.models import Group
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from accounts.models import User
@@ -116,19 +117,10 @@ def seed() -> None:
 
     client = Client()
     client.force_login(user)
+    cookie = client.cookies["sessionid"].value
     counts, cpu = {}, {}
     for url in URLS:
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        counts[url] = len(captured)
-        # CPU time per request in this process (database included: SQLite runs in-process);
-        # unlike latency under load it does not depend on what else the machine is running.
-        started = time.process_time()
-        for _ in range(20):
-            client.get(url)
-        cpu[url] = (time.process_time() - started) / 20 * 1000
-    cookie = client.cookies["sessionid"].value
+        counts[url], cpu[url] = _measure_in_process(url, cookie)
     print(
         json.dumps(
             {"cookie": cookie, "queries": counts, "cpu_ms": cpu, "fills": Fill.objects.count()}
@@ -136,12 +128,63 @@ def seed() -> None:
     )
 
 
-URLS = ["/bench/trivial", "/", "/fills/", "/fills/?symbol=BTC-USDT&side=buy", "/fills/?page=1000"]
+def _measure_in_process(url: str, cookie: str) -> tuple[int, float]:
+    """Return (queries, CPU ms per request) through Django's WSGI handler, as gunicorn calls it.
+
+    Unlike the test client, the WSGI handler sends request_started/finished, so the database
+    connection is handled (kept or closed per CONN_MAX_AGE) as under the server. CPU time is
+    this process's (SQLite included, it runs in-process): unlike latency under load it does
+    not depend on what else the machine is running. The median of 7 blocks of 10 requests.
+    """
+    import io
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    handler = WSGIHandler()
+    path, _, query = url.partition("?")
+
+    def get() -> None:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_COOKIE": f"sessionid={cookie}",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+        }
+        status = []
+        body = b"".join(handler(environ, lambda s, headers: status.append(s)))
+        assert status[0].startswith("200"), (url, status[0], body[:300])
+
+    executed = []
+
+    def count(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    get()  # warm: templates compiled, connection open
+    with connection.execute_wrapper(count):
+        get()
+    blocks = []
+    for _ in range(7):
+        started = time.process_time()
+        for _ in range(10):
+            get()
+        blocks.append((time.process_time() - started) / 10 * 1000)
+    return len(executed), sorted(blocks)[3]
+
+
+URLS = ["/bench/trivial", "/", "/fills/", "/fills/?symbol=BTC-USDT&side=sell", "/fills/?page=1000"]
 NAMES = {
     "/bench/trivial": "trivial Django view (baseline)",
     "/": "overview",
     "/fills/": "fills, page 1",
-    "/fills/?symbol=BTC-USDT&side=buy": "fills, filtered",
+    "/fills/?symbol=BTC-USDT&side=sell": "fills, filtered (a quarter match)",
     "/fills/?page=1000": "fills, page 1,000",
 }
 
@@ -281,10 +324,32 @@ def _check_page(port: int, path: str, cookie: str) -> None:
         raise SystemExit(f"{path} answered {response.status} without the logged-in page")
 
 
+def _server_command(port: int) -> list[str]:
+    """The Procfile's web command (what `make run` and the Docker image run), bound to `port`.
+
+    BENCH_WORKERS / BENCH_THREADS override its --workers / --threads, to compare settings.
+    """
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    args = shlex.split(line.split(":", 1)[1])
+    args[0] = str(Path(PYTHON).parent / "gunicorn")
+    overrides = {
+        "--bind": f"127.0.0.1:{port}",
+        "--workers": os.environ.get("BENCH_WORKERS"),
+        "--threads": os.environ.get("BENCH_THREADS"),
+    }
+    for flag, value in overrides.items():
+        if value and flag in args:
+            args[args.index(flag) + 1] = value
+    return args
+
+
+def _describe(command: list[str]) -> str:
+    return " ".join(command[1:]).replace(f"{command[command.index('--bind') + 1]}", "<port>")
+
+
 def main() -> int:
     var_dir = tempfile.mkdtemp(prefix="keytrade-bench-")
     env = _env(var_dir)
-    workers = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
     server = None
     try:
         _manage(env, "migrate", "--no-input")
@@ -302,19 +367,12 @@ def main() -> int:
             f"database: {'PostgreSQL' if 'DATABASE_URL' in env else 'SQLite'}"
         )
         port = _free_port()
+        command = _server_command(port)
         server = subprocess.Popen(
-            [
-                str(Path(PYTHON).parent / "gunicorn"),
-                "keytrade.wsgi:application",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                str(workers),
-                "--log-level",
-                "warning",
-            ],
+            command,
             env=env,
             cwd=str(ROOT),
+            stdout=subprocess.DEVNULL,  # the access log
         )
         _wait_ready(port, server)
         seeded["load_before"] = _load()
@@ -323,7 +381,7 @@ def main() -> int:
         for path in URLS:
             _check_page(port, path, seeded["cookie"])
             results[path] = load(f"http://127.0.0.1:{port}{path}", seeded["cookie"])
-        return report(results, seeded, workers)
+        return report(results, seeded, _describe(command))
     finally:
         if server is not None:
             server.terminate()
@@ -331,11 +389,11 @@ def main() -> int:
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
-def report(results: dict, seeded: dict, workers: int) -> int:
+def report(results: dict, seeded: dict, server: str) -> int:
     tool = next(iter(results.values()))["tool"]
     print(
-        f"\n{CLIENTS} concurrent clients, {SECONDS} s per URL, {tool}; gunicorn {workers} "
-        f"sync workers on {os.cpu_count()} cores; {seeded['fills']:,} fills\n"
+        f"\n{CLIENTS} concurrent clients, {SECONDS} s per URL, {tool}; {os.cpu_count()} cores; "
+        f"{seeded['fills']:,} fills; server (the Procfile's): gunicorn {server}\n"
     )
     print("| page | p50 ms | p99 ms | requests/s | non-200 | queries | CPU ms/request |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -22,6 +22,7 @@ from accounts.models import AuditEvent, ExchangeKey
 from accounts.selectors import key_list_for_user
 from accounts.services.audit import audit_record
 from trading.models import (
+    Balance,
     Candle,
     Fill,
     FillDailyTotal,
@@ -99,10 +100,11 @@ FILL_FIELDS = (
 ORDER_FIELDS = ("pk", "placed_at", "symbol", "side", "type", "price", "amount", "filled")
 
 
-def rows_of(queryset: QuerySet, fields) -> list[SimpleNamespace]:
+def rows_of(queryset: QuerySet, fields, *, decimals: bool = True) -> list[SimpleNamespace]:
     """Load display rows as light objects (a third of a model instance's cost), with `dec`.
 
     Each row has the named fields plus `key` (id, label, exchange); for the hot tables only.
+    With decimals=False the caller attaches `dec` itself, e.g. one `decorate` for three tables.
     """
     out = []
     for values in queryset.values(*fields, "key_id", "key__label", "key__exchange"):
@@ -112,7 +114,7 @@ def rows_of(queryset: QuerySet, fields) -> list[SimpleNamespace]:
             exchange=values.pop("key__exchange"),
         )
         out.append(SimpleNamespace(key=key, key_id=key.id, **values))
-    return decorate(out)
+    return decorate(out) if decimals else out
 
 
 # --- portfolio ---------------------------------------------------------------------------------
@@ -165,8 +167,20 @@ def _price_map(balances, quote: str) -> dict:
         symbols |= {f"{b.asset}/{quote}", f"{quote}/{b.asset}"}
     tickers = MarketPrice.objects.filter(
         exchange__in={b.key.exchange for b in balances}, symbol__in=symbols
-    )
+    ).only("exchange", "symbol", "last", "bid", "ask", "fetched_at")
     return {(t.exchange, t.symbol): t for t in tickers}
+
+
+def _balances(user, keys) -> list:
+    if keys is None:
+        return list(balances_for_user(user=user))
+    # The caller loaded the keys already: attach them instead of joining them again.
+    by_id = {key.pk: key for key in keys}
+    rows = Balance.objects.filter(key__user=user).order_by("key__label", "key_id", "asset")
+    balances = [b for b in rows if b.key_id in by_id]  # a key connected since: next time
+    for b in balances:
+        b.key = by_id[b.key_id]
+    return balances
 
 
 def _value_of(balance, quote: str, prices: dict) -> tuple[Decimal | None, MarketPrice | None]:
@@ -182,9 +196,12 @@ def _value_of(balance, quote: str, prices: dict) -> tuple[Decimal | None, Market
     return None, None
 
 
-def portfolio_for_user(*, user, quote: str = "USDT") -> Portfolio:
-    """Value every balance of the user's keys in `quote` through the latest stored prices."""
-    balances = list(balances_for_user(user=user))
+def portfolio_for_user(*, user, quote: str = "USDT", keys=None) -> Portfolio:
+    """Value every balance of the user's keys in `quote` through the latest stored prices.
+
+    `keys`: the user's keys (keys_for_user), when the caller has them already.
+    """
+    balances = _balances(user, keys)
     prices = _price_map(balances, quote) if balances else {}
     per_key: dict = {}
     unpriced, stamps = set(), []
@@ -255,11 +272,14 @@ def _key_warnings(key: ExchangeKey, now: datetime) -> list[str]:
     return warnings
 
 
-def key_health_for_user(*, user) -> list[KeyHealth]:
-    """Return the user's keys that need attention, each with plain-language warnings."""
+def key_health_for_user(*, user, keys=None) -> list[KeyHealth]:
+    """Return the user's keys that need attention, each with plain-language warnings.
+
+    `keys`: the user's keys (keys_for_user), when the caller has them already.
+    """
     now = timezone.now()
     out = []
-    for key in key_list_for_user(user=user):
+    for key in key_list_for_user(user=user) if keys is None else keys:
         warnings = _key_warnings(key, now)
         if warnings:
             out.append(KeyHealth(key, warnings))
@@ -269,6 +289,15 @@ def key_health_for_user(*, user) -> list[KeyHealth]:
 def keys_for_user(*, user) -> list[ExchangeKey]:
     """Return the user's keys (no credentials), for filters and selects."""
     return list(key_list_for_user(user=user))
+
+
+def key_choices_for_user(*, user) -> list[ExchangeKey]:
+    """Return the user's keys with only what a filter shows (id, label, exchange), newest first.
+
+    A third of keys_for_user's cost; any other field would cost a query per key to read.
+    """
+    rows = ExchangeKey.objects.filter(user=user).only("id", "label", "exchange")
+    return list(rows.order_by("-created_at"))
 
 
 # --- orders and fills ---------------------------------------------------------------------
@@ -291,10 +320,12 @@ def order_get_for_user_audited(*, user, id, request=None) -> Order:
         raise
 
 
-def fills_today_for_user(*, user, limit: int = 50) -> list[Fill]:
+def fills_today_for_user(*, user, limit: int = 50, decimals: bool = True) -> list[Fill]:
     """Return the user's fills since midnight UTC, newest first (at most `limit`)."""
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    return rows_of(fills_for_user(user=user, date_from=start)[:limit], FILL_FIELDS)
+    return rows_of(
+        fills_for_user(user=user, date_from=start)[:limit], FILL_FIELDS, decimals=decimals
+    )
 
 
 def bot_filter_field() -> str | None:
@@ -317,10 +348,7 @@ def fills_filtered(*, user, key_id=None, symbol=None, side=None, bot=None, **dat
     return rows
 
 
-def fills_totals_for_user(
-    *, user, key_id=None, symbol=None, side=None, date_from=None, date_to=None
-) -> dict:
-    """Return the Fills page's totals and count from the daily totals (a few hundred rows)."""
+def _daily_totals(*, user, key_id=None, symbol=None, side=None, date_from=None, date_to=None):
     rows = FillDailyTotal.objects.filter(key__user=user)
     if key_id:
         rows = rows.filter(key_id=key_id)
@@ -332,7 +360,15 @@ def fills_totals_for_user(
         rows = rows.filter(day__gte=date_from)
     if date_to:
         rows = rows.filter(day__lte=date_to)
-    rows = rows.order_by()
+    return rows.order_by()
+
+
+def fills_totals_for_user(*, user, **filters) -> dict:
+    """Return the Fills page's totals and count from the daily totals (a few hundred rows).
+
+    filters: key_id, symbol, side, date_from, date_to, as fills_for_user takes them.
+    """
+    rows = _daily_totals(user=user, **filters)
     per_symbol = list(
         rows.values("symbol", "side")
         .annotate(amount=Sum("amount"), cost=Sum("cost"), count=Sum("count"))
@@ -346,6 +382,15 @@ def fills_totals_for_user(
     )
     count = sum(row["count"] for row in per_symbol)
     return {"per_symbol": per_symbol, "fees": fees, "count": count}
+
+
+def fill_day_counts_for_user(*, user, **filters) -> list[tuple[date, int]]:
+    """Return (UTC day, number of fills) for the filtered fills, newest day first.
+
+    filters: as fills_totals_for_user takes them. From the daily totals: one row per day.
+    """
+    rows = _daily_totals(user=user, **filters).values_list("day").annotate(n=Sum("count"))
+    return [(day, n) for day, n in rows.order_by("-day") if n]
 
 
 def fills_summary(fills: QuerySet) -> dict:
@@ -392,15 +437,31 @@ def chart_fills_for_user(*, user, key_id, symbol: str, since: datetime | None, l
     return list(rows.values("executed_at", "side", "price", "amount")[:limit])
 
 
-def pending_intents_for_user(*, user, limit: int = 20) -> list[OrderIntent]:
-    """Return the user's order requests still on their way to the exchange, newest first."""
+_PENDING_FIELDS = (
+    "created_at",
+    "kind",
+    "symbol",
+    "side",
+    "amount",
+    "price",
+    "status",
+    "key__label",
+    "key__exchange",
+)
+
+
+def pending_intents_for_user(*, user, limit: int = 20, decimals: bool = True):
+    """Return the user's order requests still on their way to the exchange, newest first.
+
+    Only the columns the overview shows are loaded (a third of the full rows' cost).
+    """
     rows = (
         OrderIntent.objects.filter(user=user, status__in=OrderIntent.UNFINISHED)
         .select_related("key")
-        .defer("key__api_key", "key__secret", "key__passphrase")
+        .only(*_PENDING_FIELDS)
         .order_by("-created_at")[:limit]
     )
-    return decorate(rows)
+    return decorate(rows) if decimals else list(rows)
 
 
 DEFAULT_FEE_RATE = Decimal("0.001")
@@ -444,29 +505,51 @@ class FillsPage:
     """A fills queryset sliced for a Paginator with a deferred join, one key at a time.
 
     Per key, the page's ids are read in the (key, -executed_at, -id) index's own order (no
-    sort, and deep pages skip through the index alone); several keys' ids are merged here.
-    Then only the page's rows are loaded: page 1,000 costs about what page 1 does.
+    sort); several keys' ids are merged here. Then only the page's rows are loaded.
+
+    Deep pages: an OFFSET still walks every index entry it skips (50,000 for page 1,000),
+    and merging keys reads that many rows per key. With `day_counts` (a callable returning
+    fill_day_counts_for_user's list for the same filters) a page past DEEP rows first finds
+    the UTC day it starts in, then reads from that day's end: the skip is bounded by one
+    day's fills, so page 1,000 costs about what page 1 does.
     """
 
-    def __init__(self, fills: QuerySet, *, key_ids, count: int):
+    DEEP = 500  # rows: ten pages; below it the plain skip is cheaper than a query
+
+    def __init__(self, fills: QuerySet, *, key_ids, count: int, day_counts=None):
         self.fills = fills.order_by("-executed_at", "-pk")
         self.key_ids = list(key_ids)
         self.count = count
+        self.day_counts = day_counts
         self.ordered = True
 
     def __len__(self) -> int:
         return self.count
 
+    def _skip_days(self, fills: QuerySet, start: int) -> tuple[QuerySet, int]:
+        """Return the fills from the end of the day holding row `start`, and the rows skipped."""
+        newer = 0
+        for day, count in self.day_counts():
+            if newer + count > start:
+                end = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=1)
+                return fills.filter(executed_at__lt=end), newer
+            newer += count
+        return fills, 0
+
     def _ids(self, window: slice) -> list[int]:
-        stop = window.stop or self.count
+        start, stop = window.start or 0, window.stop or self.count
+        fills, skipped = self.fills, 0
+        if start >= self.DEEP and self.day_counts is not None:
+            fills, skipped = self._skip_days(fills, start)
+            start, stop = start - skipped, stop - skipped
         per_key = [
-            self.fills.filter(key_id=key_id).values_list("executed_at", "pk")[:stop]
+            fills.filter(key_id=key_id).values_list("executed_at", "pk")[:stop]
             for key_id in self.key_ids
         ]
         if len(per_key) == 1:
-            return [pk for _, pk in per_key[0][window]]
+            return [pk for _, pk in per_key[0][start:stop]]
         merged = heapq.merge(*(list(rows) for rows in per_key), reverse=True)
-        return [pk for _, pk in itertools.islice(merged, window.start or 0, stop)]
+        return [pk for _, pk in itertools.islice(merged, start, stop)]
 
     def __getitem__(self, window: slice) -> list[SimpleNamespace]:
         ids = self._ids(window) if self.key_ids else []

@@ -2,6 +2,8 @@
 
 import csv
 import io
+import re
+from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -170,3 +172,60 @@ def test_labels_and_symbols_are_escaped_in_rows(trader, alice_key):
     FillFactory(key=alice_key)
     page = login(trader).get("/fills/").content.decode()
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize("query", ["", "symbol=ETH-USDT&", "side=sell&date_from=2026-03-02&"])
+def test_deep_pages_skip_whole_days_and_show_what_a_full_sort_would(
+    trader, alice_key, query, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from trading.models import Fill
+    from trading.selectors_dashboard import FillsPage
+    from trading.services.fill_totals import fill_totals_rebuild
+
+    second = paper_key_for(trader, api_key="SECONDkey0123456789abcdef")
+    Fill.objects.bulk_create(
+        Fill(
+            key=(alice_key, second)[i % 3 == 0],
+            trade_id=str(i),
+            exchange_order_id=str(i),
+            symbol=("BTC/USDT", "ETH/USDT")[i % 2],
+            side=("buy", "sell")[i % 5 == 0],
+            price=Decimal("100"),
+            amount=Decimal("1"),
+            cost=Decimal("100"),
+            fee=Decimal("0.1"),
+            fee_currency="USDT",
+            # 400 fills over five days, several per second at times (ties broken by id)
+            executed_at=at(1) + timedelta(seconds=(i * 997) % 430_000),
+        )
+        for i in range(400)
+    )
+    fill_totals_rebuild(key_id=alice_key.pk)
+    fill_totals_rebuild(key_id=second.pk)
+    monkeypatch.setattr(FillsPage, "DEEP", 2 * PER_PAGE)  # pages 3 and later skip days
+    fills = Fill.objects.order_by("-executed_at", "-pk")
+    if "ETH" in query:
+        fills = fills.filter(symbol="ETH/USDT")
+    if "sell" in query:
+        fills = fills.filter(side="sell", executed_at__gte=at(2, 0))
+    expected = list(fills.values_list("pk", flat=True))
+    busiest_day = max(
+        Counter(t.date() for t in fills.values_list("executed_at", flat=True)).values()
+    )
+    client = login(trader)
+    for page in range(1, -(-len(expected) // PER_PAGE) + 1):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/fills/?{query}page={page}")
+        shown = [int(p.split('"')[0]) for p in response.content.decode().split('id="fill-')[1:]]
+        assert shown == expected[(page - 1) * PER_PAGE : page * PER_PAGE], page
+        # A deep page reads at most a day's fills and a page per key, not every newer fill.
+        limits = [
+            int(re.search(r"LIMIT (\d+)", q["sql"]).group(1))
+            for q in captured
+            if q["sql"].startswith('SELECT "trading_fill"."executed_at"')
+        ]
+        if page > 2:
+            assert limits and max(limits) <= busiest_day + PER_PAGE, (page, limits)

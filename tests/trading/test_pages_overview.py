@@ -128,3 +128,33 @@ def test_with_several_keys_balances_are_also_summed_per_asset(trader, funded):
     by_asset = page.split("All keys, by asset")[1].split("</table>")[0]
     assert "0.75000000" in by_asset and "22,500.00" in by_asset  # 0.75 BTC x 30,000
     assert "23,750.00 USDT" in page
+
+
+def test_an_order_on_its_way_is_listed_with_its_key_kind_and_status(trader, alice_key):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from trading.services.orders import order_place
+
+    client = login(trader)
+    client.get("/")
+    with CaptureQueriesContext(connection) as nothing_pending:
+        client.get("/")
+    for price in ("49000", "48000"):
+        order_place(
+            user=trader,
+            key=alice_key,
+            symbol="BTC/USDT",
+            side="buy",
+            type="limit",
+            amount="0.01",
+            price=price,
+        )
+    with CaptureQueriesContext(connection) as two_pending:
+        page = client.get("/").content.decode()
+    # The rows' columns are loaded with them; only their market decimals cost one query.
+    assert len(two_pending) == len(nothing_pending) + 1
+    on_the_way = page.split("On their way")[1].split("</table>")[0]
+    assert on_the_way.count("<tr>") == 3  # header and two requests
+    assert alice_key.label in on_the_way and "Place" in on_the_way and "Queued" in on_the_way
+    assert "49,000.00" in on_the_way and "0.01000000" in on_the_way

@@ -41,11 +41,15 @@ def percent(value, decimals=2):
     return f"{fixed(Decimal(str(value)) * 100, decimals)}%"
 
 
-_SIDES = {"buy": ("side side-buy", "Buy"), "sell": ("side side-sell", "Sell")}
+def _side(css: str, word: str):
+    return format_html('<span class="{}">{}</span>', css, word)
+
+
+_SIDES = {"buy": _side("side side-buy", "Buy"), "sell": _side("side side-sell", "Sell")}
 
 
 @register.filter
 def side_label(side: str):
     """Buy / Sell as a word with an arrow and colour class (colour is never the only signal)."""
-    css, word = _SIDES.get(side, ("side", side or DASH))
-    return format_html('<span class="{}">{}</span>', css, word)
+    label = _SIDES.get(side)  # built once: the fills tables show it on every row
+    return label if label is not None else _side("side", side or DASH)

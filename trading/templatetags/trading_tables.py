@@ -10,7 +10,6 @@ from html import escape
 from django import template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from trading.templatetags.trading_numbers import fixed, side_label, symbol_slug
@@ -61,47 +60,42 @@ _ORDER_ROW = (
     '<tr id="order-{}"><td>{}</td><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td>'
     '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>{}</tr>'
 )
+_ORDER_ACTIONS = (
+    '<td class="actions">{}<a href="{}{}/cancel/" class="small secondary" '
+    'role="button">Cancel…</a></td>'
+)
+_AMEND = '<a href="{}{}/amend/" class="small outline" role="button">Amend</a> '
 
 
-def _order_actions(order, can_trade: bool, prefix: str):
+def _order_actions(order, can_trade: bool, prefix: str) -> str:
     if not can_trade:
         return ""
-    amend = ""
-    if order.type == "limit":
-        amend = format_html(
-            '<a href="{}{}/amend/" class="small outline" role="button">Amend</a> ', prefix, order.pk
-        )
-    return format_html(
-        '<td class="actions">{}<a href="{}{}/cancel/" class="small secondary" '
-        'role="button">Cancel…</a></td>',
-        amend,
-        prefix,
-        order.pk,
+    pk = escape(str(order.pk))
+    amend = _AMEND.format(prefix, pk) if order.type == "limit" else ""
+    return _ORDER_ACTIONS.format(amend, prefix, pk)
+
+
+def _order_row(o, can_trade: bool, prefix: str, market: str) -> str:
+    # Escaped as _fill_row is: format_html per cell costs several times more.
+    return _ORDER_ROW.format(
+        escape(str(o.pk)),
+        _when(o.placed_at),
+        escape(o.key.label),
+        escape(f"{market}{o.key_id}/{symbol_slug(o.symbol)}/"),
+        escape(o.symbol),
+        side_label(o.side),
+        escape(o.type),
+        fixed(o.price, o.dec.price),
+        fixed(o.amount, o.dec.amount),
+        fixed(o.filled, o.dec.amount),
+        _order_actions(o, can_trade, prefix),
     )
 
 
 @register.simple_tag
 def order_rows(orders, can_trade=False):
     """<tr> rows for open orders that carry `dec`, with Amend/Cancel links for traders."""
-    prefix = reverse("trading:orders")
+    prefix = escape(reverse("trading:orders"))
     market = reverse("trading:market_pick")
-    return format_html_join(
-        "\n",
-        _ORDER_ROW,
-        (
-            (
-                o.pk,
-                _when(o.placed_at),
-                o.key.label,
-                f"{market}{o.key_id}/{symbol_slug(o.symbol)}/",
-                o.symbol,
-                side_label(o.side),
-                o.type,
-                fixed(o.price, o.dec.price),
-                fixed(o.amount, o.dec.amount),
-                fixed(o.filled, o.dec.amount),
-                _order_actions(o, can_trade, prefix),
-            )
-            for o in orders
-        ),
-    )
+    rows = "\n".join(_order_row(o, can_trade, prefix, market) for o in orders)
+    return mark_safe(rows)  # noqa: S308 - every value escaped above

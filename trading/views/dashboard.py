@@ -12,8 +12,10 @@ from trading.selectors import open_orders_for_user
 from trading.selectors_dashboard import (
     ORDER_FIELDS,
     QUOTES,
+    decorate,
     fills_today_for_user,
     key_health_for_user,
+    keys_for_user,
     pending_intents_for_user,
     portfolio_for_user,
     rows_of,
@@ -26,10 +28,14 @@ LIVE_ROWS = 20
 
 
 def _live_context(user) -> dict:
+    open_orders = rows_of(open_orders_for_user(user=user)[:LIVE_ROWS], ORDER_FIELDS, decimals=False)
+    fills_today = fills_today_for_user(user=user, limit=LIVE_ROWS, decimals=False)
+    pending = pending_intents_for_user(user=user, decimals=False)
+    decorate([*open_orders, *fills_today, *pending])  # one query for the three tables
     return {
-        "open_orders": rows_of(open_orders_for_user(user=user)[:LIVE_ROWS], ORDER_FIELDS),
-        "fills_today": fills_today_for_user(user=user, limit=LIVE_ROWS),
-        "pending": pending_intents_for_user(user=user),
+        "open_orders": open_orders,
+        "fills_today": fills_today,
+        "pending": pending,
         "can_trade": can_trade(user),
     }
 
@@ -38,9 +44,10 @@ def _live_context(user) -> dict:
 def overview(request):
     """Total value, balances per key and asset, open orders, today's fills, key warnings."""
     quote = QuoteForm(request.GET).quote_or_default()
+    keys = keys_for_user(user=request.user)
     context = {
-        "portfolio": portfolio_for_user(user=request.user, quote=quote),
-        "health": key_health_for_user(user=request.user),
+        "portfolio": portfolio_for_user(user=request.user, quote=quote, keys=keys),
+        "health": key_health_for_user(user=request.user, keys=keys),
         "quotes": QUOTES,
         "quote": quote,
         **_live_context(request.user),

@@ -13,10 +13,11 @@ from trading.models import Fill
 from trading.selectors_dashboard import (
     FillsPage,
     bot_filter_field,
+    fill_day_counts_for_user,
     fills_filtered,
     fills_summary,
     fills_totals_for_user,
-    keys_for_user,
+    key_choices_for_user,
 )
 from trading.views.access import filter_key
 
@@ -50,7 +51,14 @@ def _filtered(request):
 def _key_ids(request, filters: dict, keys=None) -> list:
     if filters.get("key_id"):
         return [filters["key_id"]]
-    return [k.pk for k in (keys if keys is not None else keys_for_user(user=request.user))]
+    return [k.pk for k in (keys if keys is not None else key_choices_for_user(user=request.user))]
+
+
+def _totals_filters(filters: dict) -> dict | None:
+    """The filters as the daily totals take them; None when they cannot answer (bot, invalid)."""
+    if not filters or filters.get("bot"):
+        return None
+    return {name: value for name, value in filters.items() if name != "bot"}
 
 
 def _summary(request, filters: dict, fills) -> dict:
@@ -58,8 +66,14 @@ def _summary(request, filters: dict, fills) -> dict:
         return fills_summary(fills)
     if not filters:
         return {"per_symbol": [], "fees": [], "count": 0}
-    kwargs = {name: value for name, value in filters.items() if name != "bot"}
-    return fills_totals_for_user(user=request.user, **kwargs)
+    return fills_totals_for_user(user=request.user, **_totals_filters(filters))
+
+
+def _day_counts(request, filters: dict):
+    totals_filters = _totals_filters(filters)
+    if totals_filters is None:
+        return None
+    return lambda: fill_day_counts_for_user(user=request.user, **totals_filters)
 
 
 def _query_without_page(request) -> str:
@@ -73,9 +87,11 @@ def fills_page(request):
     """List fills page by page, with totals over the whole filtered set."""
     form, filters, fills = _filtered(request)
     summary = _summary(request, filters, fills)
-    keys = keys_for_user(user=request.user)
+    keys = key_choices_for_user(user=request.user)
     key_ids = _key_ids(request, filters, keys)
-    rows = FillsPage(fills, key_ids=key_ids, count=summary["count"])
+    rows = FillsPage(
+        fills, key_ids=key_ids, count=summary["count"], day_counts=_day_counts(request, filters)
+    )
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "form": form,
