@@ -1,5 +1,6 @@
 """docker-compose.yml runs the same processes as the Procfile, from one image, with healthchecks."""
 
+import re
 import shlex
 
 import pytest
@@ -118,3 +119,43 @@ def test_the_dockerfile_builds_one_non_root_image_with_static_files():
     assert "manage.py collectstatic --no-input" in dockerfile
     assert "\nUSER keytrade\n" in dockerfile
     assert '"gunicorn", "keytrade.wsgi"' in dockerfile
+
+
+# --- .ci/run proves the compose topology with processes ------------------------------------
+
+
+def ci_script() -> str:
+    return (ROOT / ".ci" / "run").read_text()
+
+
+def exported_names(script: str) -> set[str]:
+    names = set()
+    for line in script.splitlines():
+        if line.startswith("export "):
+            names.update(token.split("=", 1)[0] for token in shlex.split(line)[1:])
+    return names
+
+
+def test_ci_starts_each_compose_process_on_its_own_from_the_procfile():
+    script = ci_script()
+    declared = re.search(r"^PROCESS_TYPES=\((.*)\)$", script, re.MULTILINE)[1].split()
+    assert set(declared) == PROCESS_TYPES
+    # One process per service, as compose runs one container per service; not one supervisor.
+    assert "honcho" not in script
+    assert 'command=$(sed -n "s/^$name: *//p" Procfile)' in script
+    assert script.index("manage.py migrate --no-input") < script.index('start_process "$name"')
+
+
+def test_ci_gives_the_processes_the_environment_compose_gives_them():
+    compose_env = set(compose()["x-keytrade"]["environment"])
+    assert compose_env <= exported_names(ci_script())
+
+
+def test_ci_runs_the_browser_journey_against_those_processes_through_their_pages():
+    script = ci_script()
+    journey = script[script.index('section "Browser journey against the topology"') :]
+    assert script.index('start_process "$name"') < script.index(journey)
+    assert "pytest tests/e2e" in journey
+    assert 'KEYTRADE_E2E_BASE_URL="$BASE"' in journey
+    # The test reaches the deployment only over HTTP: no database or Redis of its own there.
+    assert "env -u DATABASE_URL -u REDIS_URL" in journey
