@@ -25,6 +25,7 @@ urlpatterns = [
 urlpatterns += [
     path("", dashboard.overview, name="overview"),
     path("overview/live/", dashboard.overview_live, name="overview_live"),
+    path("overview/balances/", dashboard.overview_balances, name="overview_balances"),
     path("overview/refresh/", dashboard.overview_refresh, name="overview_refresh"),
     path("limits/", dashboard.limits_page, name="limits"),
     path("orders/", orders.orders_page, name="orders"),

@@ -58,6 +58,7 @@ def queries(client, url) -> int:
     [
         "/",
         "/overview/live/",
+        "/overview/balances/",
         "/orders/",
         "/fills/",
         "/fills/?symbol=BTC/USDT&side=buy",

@@ -56,6 +56,18 @@ def overview(request):
 
 
 @login_required
+def overview_balances(request):
+    """The overview's total value and balances (polled by htmx every 10 s)."""
+    quote = QuoteForm(request.GET).quote_or_default()
+    context = {
+        "portfolio": portfolio_for_user(user=request.user, quote=quote),
+        "quote": quote,
+        "oob": True,
+    }
+    return render(request, "trading/_overview_balances.html", context)
+
+
+@login_required
 def overview_live(request):
     """The overview's open orders and today's fills (polled by htmx every 5 s)."""
     return render(request, "trading/_overview_live.html", _live_context(request.user))
