@@ -10,13 +10,14 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts, keys and audit"
 
     def ready(self):
-        from accounts import canary, receivers
+        from accounts import canary, receivers, roles
 
         receivers.connect()
         # Registers the "encryption" health check used by /healthz and the worker guard.
         post_migrate.connect(
             canary.create_canary_after_migrate, sender=self, dispatch_uid="accounts.canary"
         )
+        post_migrate.connect(roles.ensure_role_groups, sender=self, dispatch_uid="accounts.roles")
 
 
 class KeytradeAdminConfig(admin_apps.AdminConfig):
