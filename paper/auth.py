@@ -99,7 +99,7 @@ def authenticate(request, params: dict, now: Now, permission: str) -> SignedRequ
     if not KEY_RE.match(api_key):
         raise PaperError.key_format()
     # One query also tells whether the account has resting orders to evaluate.
-    key = sql.key_with_open_orders(api_key)
+    key = sql.key_with_open_orders(api_key=api_key)
     if key is None:
         raise PaperError.rejected_key()
     payload, signature = signed_payload(request)

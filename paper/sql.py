@@ -30,7 +30,7 @@ def _for_update() -> str:
     return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
-def key_with_open_orders(api_key: str) -> PaperApiKey | None:
+def key_with_open_orders(*, api_key: str) -> PaperApiKey | None:
     """`PaperApiKey.objects.annotate(has_open_orders=Exists(open orders of its account))
     .get(api_key=)`, or None."""
     sql = (
@@ -44,14 +44,14 @@ def key_with_open_orders(api_key: str) -> PaperApiKey | None:
     return None
 
 
-def account_write_seq_bump(account_id: int) -> None:
+def account_write_seq_bump(*, account_id: int) -> None:
     """`PaperAccount.objects.filter(pk=).update(write_seq=F("write_seq") + 1)`."""
     sql = f"UPDATE {_table(PaperAccount)} SET write_seq = write_seq + 1 WHERE id = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [account_id])
 
 
-def balances_for_update(account_id: int, assets: list[str]) -> list[PaperBalance]:
+def balances_for_update(*, account_id: int, assets: list[str]) -> list[PaperBalance]:
     """`PaperBalance.objects.select_for_update().filter(account_id=, asset__in=)
     .order_by("asset")`."""
     if not assets:
@@ -63,7 +63,7 @@ def balances_for_update(account_id: int, assets: list[str]) -> list[PaperBalance
     return list(PaperBalance.objects.raw(sql, [account_id, *assets]))
 
 
-def balances_save(rows) -> None:
+def balances_save(*, rows) -> None:
     """`row.save(update_fields=["free", "locked"])` for each row."""
     free, locked = (PaperBalance._meta.get_field(name) for name in ("free", "locked"))
     sql = f"UPDATE {_table(PaperBalance)} SET free = %s, locked = %s WHERE id = %s"  # noqa: S608
@@ -79,7 +79,7 @@ def balances_save(rows) -> None:
             )
 
 
-def order_for_update(account_id: int, symbol: str, order_id: int) -> PaperOrder | None:
+def order_for_update(*, account_id: int, symbol: str, order_id: int) -> PaperOrder | None:
     """`PaperOrder.objects.select_for_update().filter(account_id=, symbol=, pk=).first()`."""
     sql = (
         f"SELECT * FROM {_table(PaperOrder)}"  # noqa: S608
@@ -88,7 +88,7 @@ def order_for_update(account_id: int, symbol: str, order_id: int) -> PaperOrder 
     return next(iter(PaperOrder.objects.raw(sql, [account_id, symbol, order_id])), None)
 
 
-def open_client_id_taken(account_id: int, client_order_id: str) -> bool:
+def open_client_id_taken(*, account_id: int, client_order_id: str) -> bool:
     """`PaperOrder.objects.filter(account_id=, status__in=OPEN, client_order_id=).exists()`."""
     sql = (
         f"SELECT 1 FROM {_table(PaperOrder)} WHERE account_id = %s"  # noqa: S608
@@ -99,7 +99,7 @@ def open_client_id_taken(account_id: int, client_order_id: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def resting_orders(account_id: int, symbol: str | None = None) -> list[PaperOrder]:
+def resting_orders(*, account_id: int, symbol: str | None = None) -> list[PaperOrder]:
     """`PaperOrder.objects.filter(account_id=, status__in=OPEN, type__in=RESTING_TYPES
     [, symbol=]).order_by("id")`."""
     params = [account_id, *OPEN, *RESTING_TYPES]

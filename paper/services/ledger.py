@@ -65,7 +65,7 @@ def account_lock(*, account_id: int) -> None:
     The UPDATE takes PostgreSQL's row lock, and on SQLite it takes the database write lock at
     the start of the transaction (a read-then-write upgrade could fail with "locked").
     """
-    sql.account_write_seq_bump(account_id)
+    sql.account_write_seq_bump(account_id=account_id)
 
 
 def _writer_turn():
@@ -89,7 +89,7 @@ class Ledger:
 
     def __init__(self, *, account_id: int, assets: list[str]):
         self.account_id = account_id
-        rows = sql.balances_for_update(account_id, sorted(set(assets)))
+        rows = sql.balances_for_update(account_id=account_id, assets=sorted(set(assets)))
         self.rows = {row.asset: row for row in rows}
         for asset in assets:
             if asset not in self.rows:
@@ -127,5 +127,5 @@ class Ledger:
         self._change(asset, locked=-amount)
 
     def save(self) -> None:
-        sql.balances_save(self.rows[asset] for asset in sorted(self.dirty))
+        sql.balances_save(rows=[self.rows[asset] for asset in sorted(self.dirty)])
         self.dirty.clear()

@@ -258,7 +258,7 @@ def order_place_locked(*, account_id: int, req: OrderRequest, now: Now, fills=No
     `fills` are the immediate fills, when the caller computed them before taking the lock
     (they depend only on the market, not on the account).
     """
-    if sql.open_client_id_taken(account_id, req.client_order_id):
+    if sql.open_client_id_taken(account_id=account_id, client_order_id=req.client_order_id):
         raise PaperError.duplicate_order()
     if fills is None:
         fills = immediate_fills(req, Feed.load(req.spec.symbol, now))
@@ -295,7 +295,7 @@ def order_place(*, account_id: int, req: OrderRequest, now: Now):
 def order_find(*, account_id, symbol, order_id=None, client_order_id=None, lock=False):
     """Return an account's order by orderId or origClientOrderId (open ones first), or None."""
     if order_id is not None and lock:  # every cancel by orderId: the hot path
-        return sql.order_for_update(account_id, symbol, order_id)
+        return sql.order_for_update(account_id=account_id, symbol=symbol, order_id=order_id)
     orders = PaperOrder.objects.filter(account_id=account_id, symbol=symbol)
     if lock:
         orders = orders.select_for_update()

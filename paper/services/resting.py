@@ -56,7 +56,7 @@ def _settle(order: PaperOrder, feed: Feed) -> int:
 
 def orders_evaluate(*, account_id: int, now: Now, symbol: str | None = None) -> int:
     """Fill an account's resting orders the price has traded through; return the fill count."""
-    orders = sql.resting_orders(account_id, symbol)
+    orders = sql.resting_orders(account_id=account_id, symbol=symbol)
     feeds: dict[str, Feed] = {}
     due = []
     for order in orders:

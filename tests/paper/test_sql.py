@@ -57,36 +57,36 @@ def test_key_lookup_matches_the_orm_including_the_decrypted_secret(alice):
     )
     expected = PaperApiKey.objects.annotate(has_open_orders=Exists(open_orders))
 
-    found = sql.key_with_open_orders(key.api_key)
+    found = sql.key_with_open_orders(api_key=key.api_key)
     assert _fields(found, KEY_FIELDS) == _fields(expected.get(api_key=key.api_key), KEY_FIELDS)
     assert found.secret == secret and found.ip_whitelist == ["10.0.0.0/8"]
     assert found.has_open_orders is False
 
     order = _place(account)
-    assert sql.key_with_open_orders(key.api_key).has_open_orders is True
+    assert sql.key_with_open_orders(api_key=key.api_key).has_open_orders is True
     order_cancel(account_id=account.pk, symbol="BTCUSDT", order_id=order.pk, now=clock_read())
-    assert sql.key_with_open_orders(key.api_key).has_open_orders is False
-    assert sql.key_with_open_orders("x" * 64) is None
+    assert sql.key_with_open_orders(api_key=key.api_key).has_open_orders is False
+    assert sql.key_with_open_orders(api_key="x" * 64) is None
 
 
 def test_balances_are_read_and_written_to_the_last_unit(alice):
     account = account_get_or_create(user=alice)
-    rows = sql.balances_for_update(account.pk, ["USDT", "BTC"])
+    rows = sql.balances_for_update(account_id=account.pk, assets=["USDT", "BTC"])
     expected = PaperBalance.objects.filter(account=account, asset__in=["USDT", "BTC"])
     assert [(r.pk, r.asset, r.free, r.locked) for r in rows] == [
         (r.pk, r.asset, r.free, r.locked) for r in expected.order_by("asset")
     ]
     assert [r.asset for r in rows] == ["BTC", "USDT"]
-    assert sql.balances_for_update(account.pk, []) == []
+    assert sql.balances_for_update(account_id=account.pk, assets=[]) == []
 
     rows[0].free, rows[0].locked = D("0.00000001"), D("12345.12345678")
-    sql.balances_save([rows[0]])
+    sql.balances_save(rows=[rows[0]])
     stored = PaperBalance.objects.get(pk=rows[0].pk)
     assert (stored.free, stored.locked) == (D("0.00000001"), D("12345.12345678"))
     # Stored exactly as the ORM's save stores it, whatever the database's precision.
     huge = D("123456789012345678901234.12345678")
     rows[0].free = huge
-    sql.balances_save([rows[0]])
+    sql.balances_save(rows=[rows[0]])
     orm_row = PaperBalance.objects.get(pk=rows[1].pk)
     orm_row.free = huge
     orm_row.save(update_fields=["free"])
@@ -112,8 +112,8 @@ def test_ledger_moves_balances_through_the_statements(alice):
 
 def test_account_lock_bumps_the_write_sequence(alice):
     account = account_get_or_create(user=alice)
-    sql.account_write_seq_bump(account.pk)
-    sql.account_write_seq_bump(account.pk)
+    sql.account_write_seq_bump(account_id=account.pk)
+    sql.account_write_seq_bump(account_id=account.pk)
     assert PaperAccount.objects.values_list("write_seq", flat=True).get(pk=account.pk) == (
         account.write_seq + 2
     )
@@ -123,23 +123,25 @@ def test_account_lock_bumps_the_write_sequence(alice):
 def test_order_lookup_for_cancel_is_scoped_to_account_and_symbol(alice, bob):
     mine, theirs = account_get_or_create(user=alice), account_get_or_create(user=bob)
     order = _place(mine)
-    found = sql.order_for_update(mine.pk, "BTCUSDT", order.pk)
+    found = sql.order_for_update(account_id=mine.pk, symbol="BTCUSDT", order_id=order.pk)
     assert _fields(found, ORDER_FIELDS) == _fields(
         PaperOrder.objects.get(pk=order.pk), ORDER_FIELDS
     )
-    assert sql.order_for_update(theirs.pk, "BTCUSDT", order.pk) is None
-    assert sql.order_for_update(mine.pk, "ETHUSDT", order.pk) is None
-    assert sql.order_for_update(mine.pk, "BTCUSDT", order.pk + 1000) is None
+    assert sql.order_for_update(account_id=theirs.pk, symbol="BTCUSDT", order_id=order.pk) is None
+    assert sql.order_for_update(account_id=mine.pk, symbol="ETHUSDT", order_id=order.pk) is None
+    assert (
+        sql.order_for_update(account_id=mine.pk, symbol="BTCUSDT", order_id=order.pk + 1000) is None
+    )
 
 
 def test_client_order_id_is_taken_only_by_an_open_order_of_the_account(alice, bob):
     mine, theirs = account_get_or_create(user=alice), account_get_or_create(user=bob)
     order = _place(mine, client_id="grid-1")
-    assert sql.open_client_id_taken(mine.pk, "grid-1")
-    assert not sql.open_client_id_taken(theirs.pk, "grid-1")
-    assert not sql.open_client_id_taken(mine.pk, "grid-2")
+    assert sql.open_client_id_taken(account_id=mine.pk, client_order_id="grid-1")
+    assert not sql.open_client_id_taken(account_id=theirs.pk, client_order_id="grid-1")
+    assert not sql.open_client_id_taken(account_id=mine.pk, client_order_id="grid-2")
     order_cancel(account_id=mine.pk, symbol="BTCUSDT", order_id=order.pk, now=clock_read())
-    assert not sql.open_client_id_taken(mine.pk, "grid-1")
+    assert not sql.open_client_id_taken(account_id=mine.pk, client_order_id="grid-1")
 
 
 def test_resting_orders_are_the_open_limit_orders_in_id_order(alice, bob):
@@ -159,12 +161,15 @@ def test_resting_orders_are_the_open_limit_orders_in_id_order(alice, bob):
         )
         return list(orders.filter(symbol=symbol) if symbol else orders.order_by("id"))
 
-    assert [o.pk for o in sql.resting_orders(mine.pk)] == [first.pk, maker.pk, eth.pk]
-    assert [o.pk for o in sql.resting_orders(mine.pk)] == [o.pk for o in orm()]
-    assert [o.pk for o in sql.resting_orders(mine.pk, "BTCUSDT")] == [first.pk, maker.pk]
-    assert [_fields(o, ORDER_FIELDS) for o in sql.resting_orders(mine.pk, "ETHUSDT")] == [
-        _fields(o, ORDER_FIELDS) for o in orm("ETHUSDT")
+    assert [o.pk for o in sql.resting_orders(account_id=mine.pk)] == [first.pk, maker.pk, eth.pk]
+    assert [o.pk for o in sql.resting_orders(account_id=mine.pk)] == [o.pk for o in orm()]
+    assert [o.pk for o in sql.resting_orders(account_id=mine.pk, symbol="BTCUSDT")] == [
+        first.pk,
+        maker.pk,
     ]
+    assert [
+        _fields(o, ORDER_FIELDS) for o in sql.resting_orders(account_id=mine.pk, symbol="ETHUSDT")
+    ] == [_fields(o, ORDER_FIELDS) for o in orm("ETHUSDT")]
 
 
 @pytest.mark.django_db(False)
