@@ -4,7 +4,10 @@ Starts its own gunicorn on a free port with a throw-away var directory (SQLite d
 unless --database-url, fresh secrets), creates one paper account and key per client, then runs N
 concurrent async ccxt clients: first hitting /api/v3/ping, then placing and cancelling
 resting limit orders, then one client alone (latency without queueing). Prints requests per
-second and p50/p99 latency per request kind.
+second and p50/p99 latency per request kind, and CPU ms per request of the server (its
+processes' user+system time from /proc) and of the client (this process): unlike latency,
+those do not depend on what else the machine runs. Exits non-zero when the signed order
+request's p50 with N clients misses the target (10 ms).
 
     .venv/bin/python bench/paper_exchange.py [--clients 8] [--seconds 10] [--workers 2]
         [--database-url postgres://…/empty_db]
@@ -24,6 +27,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TARGET_P50_MS = 10.0
+ORDER = "POST /api/v3/order (signed)"
+PING = "GET  /api/v3/ping (public)"
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).parent / "gunicorn")
@@ -111,6 +117,30 @@ async def timed(samples: list, coro):
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (gunicorn's master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(c) for c in (task / "children").read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def phase(base: str, keys, seconds: float, work, server_pid: int):
+    """Run one phase; return (samples, elapsed s, server CPU s, client CPU s)."""
+    server_before, client_before = cpu_seconds(server_pid), time.process_time()
+    samples, elapsed = asyncio.run(run_clients(base, keys, seconds, work))
+    server_cpu = cpu_seconds(server_pid) - server_before
+    return samples, elapsed, server_cpu, time.process_time() - client_before
+
+
 async def run_clients(base: str, keys, seconds: float, work) -> tuple[dict, float]:
     exchanges = [client(base, *key) for key in keys]
     await asyncio.gather(*(ex.load_markets() for ex in exchanges))
@@ -130,13 +160,13 @@ async def run_clients(base: str, keys, seconds: float, work) -> tuple[dict, floa
 
 
 async def ping(ex, samples):
-    await timed(samples.setdefault("GET  /api/v3/ping (public)", []), ex.public_get_ping())
+    await timed(samples.setdefault(PING, []), ex.public_get_ping())
 
 
 async def place_cancel(ex, samples):
     started = time.perf_counter()
     order = await timed(
-        samples.setdefault("POST /api/v3/order (signed)", []),
+        samples.setdefault(ORDER, []),
         ex.create_order("BTC/USDT", "limit", "buy", 0.001, 10000),
     )
     await timed(
@@ -146,7 +176,13 @@ async def place_cancel(ex, samples):
     samples.setdefault("place + cancel (2 requests)", []).append(time.perf_counter() - started)
 
 
-def report(title: str, samples: dict, elapsed: float, clients: int) -> None:
+def p50_ms(values) -> float:
+    return statistics.median(values) * 1000
+
+
+def report(title: str, run, clients: int) -> None:
+    samples, elapsed, server_cpu, client_cpu = run
+    requests = sum(len(v) for k, v in samples.items() if k.startswith(("GET", "POST", "DELETE")))
     print(f"\n{title}: {clients} async ccxt clients, {elapsed:.1f} s")
     print(f"{'request':<34}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     for name, values in samples.items():
@@ -154,8 +190,12 @@ def report(title: str, samples: dict, elapsed: float, clients: int) -> None:
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
         print(
             f"{name:<34}{len(values):>8}{len(values) / elapsed:>9.0f}"
-            f"{statistics.median(values) * 1000:>9.1f}{p99 * 1000:>9.1f}"
+            f"{p50_ms(values):>9.1f}{p99 * 1000:>9.1f}"
         )
+    print(
+        f"CPU per HTTP request: server {server_cpu / requests * 1000:.2f} ms,"
+        f" client (ccxt) {client_cpu / requests * 1000:.2f} ms"
+    )
 
 
 def main() -> None:
@@ -178,16 +218,26 @@ def main() -> None:
         try:
             database = "PostgreSQL" if args.database_url else "SQLite"
             print(f"gunicorn {args.workers} workers x {args.threads} threads, {database}")
-            samples, elapsed = asyncio.run(run_clients(base, keys, args.seconds, ping))
-            report("public ping", samples, elapsed, args.clients)
-            samples, elapsed = asyncio.run(run_clients(base, keys, args.seconds, place_cancel))
-            report("signed place + cancel", samples, elapsed, args.clients)
+            pinged = phase(base, keys, args.seconds, ping, server.pid)
+            report("public ping", pinged, args.clients)
+            traded = phase(base, keys, args.seconds, place_cancel, server.pid)
+            report("signed place + cancel", traded, args.clients)
             # Latency without queueing: with N clients, p50 >= N / throughput (Little's law).
-            samples, elapsed = asyncio.run(run_clients(base, keys[:1], args.seconds, place_cancel))
-            report("signed place + cancel, one client", samples, elapsed, 1)
+            alone = phase(base, keys[:1], args.seconds, place_cancel, server.pid)
+            report("signed place + cancel, one client", alone, 1)
         finally:
             server.terminate()
             server.wait(timeout=10)
+    order_p50, ping_p50 = p50_ms(traded[0][ORDER]), p50_ms(pinged[0][PING])
+    met = order_p50 < TARGET_P50_MS
+    print(
+        f"\nsigned order request p50 {order_p50:.1f} ms with {args.clients} clients"
+        f" (public ping in the same run: {ping_p50:.1f} ms; one client alone:"
+        f" {p50_ms(alone[0][ORDER]):.1f} ms) -> target < {TARGET_P50_MS:.0f} ms:"
+        f" {'met' if met else 'MISSED'}"
+    )
+    if not met:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 
+from paper import sql
 from paper.clock import Now
 from paper.errors import PaperError
-from paper.models import PaperApiKey, PaperOrder
+from paper.models import PaperApiKey
 
 KEY_RE = re.compile(r"^[A-Za-z0-9]{64}$")
 MAX_RECV_WINDOW = 60_000
@@ -99,13 +99,9 @@ def authenticate(request, params: dict, now: Now, permission: str) -> SignedRequ
     if not KEY_RE.match(api_key):
         raise PaperError.key_format()
     # One query also tells whether the account has resting orders to evaluate.
-    open_orders = PaperOrder.objects.filter(
-        account_id=OuterRef("account_id"), status__in=PaperOrder.OPEN_STATUSES
-    )
-    try:
-        key = PaperApiKey.objects.annotate(has_open_orders=Exists(open_orders)).get(api_key=api_key)
-    except PaperApiKey.DoesNotExist:
-        raise PaperError.rejected_key() from None
+    key = sql.key_with_open_orders(api_key=api_key)
+    if key is None:
+        raise PaperError.rejected_key()
     payload, signature = signed_payload(request)
     if not signature:
         raise PaperError.mandatory("signature")

@@ -1,18 +1,62 @@
 """Balance rows locked for one transaction: every change to free/locked goes through here."""
 
+import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F
 
+from paper import sql
 from paper.errors import PaperError
-from paper.models import PaperAccount, PaperBalance
+from paper.models import PaperBalance
 
-# SQLite has one writer at a time; threads of one process queue here instead of in SQLite's
-# busy handler, which sleeps in growing steps (1, 2, 5, 10… ms) while it waits.
-_sqlite_writers = threading.RLock()
+try:
+    import fcntl
+except ImportError:  # not POSIX: threads still queue, processes fall back to SQLite's wait
+    fcntl = None
+
+
+class SqliteWriterQueue:
+    """Ledger writers of one SQLite file take turns here, across threads and processes.
+
+    SQLite has one writer at a time. A writer that finds the write lock taken waits in
+    SQLite's busy handler, which polls with growing sleeps (1, 2, 5, 10 … 100 ms): with two
+    server processes, a writer sleeps long after the lock was released and every order pays
+    for it. Here a writer blocks on a thread lock and an flock() on a file beside the
+    database instead, and wakes the moment the previous writer commits. SQLite's own lock
+    still guarantees correctness (other writers do not queue here); this only orders them.
+    """
+
+    def __init__(self):
+        self._thread_lock = threading.Lock()
+        self._files: dict[str, int] = {}  # database path -> this process's lock file
+        self._pid = os.getpid()
+
+    def _lock_file(self, database: str) -> int | None:
+        if fcntl is None or not database or database == ":memory:" or "mode=memory" in database:
+            return None
+        if self._pid != os.getpid():  # forked: a shared open file would be one shared lock
+            self._files, self._pid = {}, os.getpid()
+        if database not in self._files:
+            path = f"{database}.paper-writers.lock"
+            self._files[database] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._files[database]
+
+    @contextmanager
+    def turn(self, database: str):
+        with self._thread_lock:
+            fd = self._lock_file(database)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_sqlite_writers = SqliteWriterQueue()
 
 
 def account_lock(*, account_id: int) -> None:
@@ -21,22 +65,23 @@ def account_lock(*, account_id: int) -> None:
     The UPDATE takes PostgreSQL's row lock, and on SQLite it takes the database write lock at
     the start of the transaction (a read-then-write upgrade could fail with "locked").
     """
-    PaperAccount.objects.filter(pk=account_id).update(write_seq=F("write_seq") + 1)
+    sql.account_write_seq_bump(account_id=account_id)
+
+
+def _writer_turn():
+    # Only the outermost transaction queues: inside an enclosing one this connection may
+    # already hold SQLite's write lock, and waiting for another writer would deadlock.
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return nullcontext()
+    return _sqlite_writers.turn(str(connection.settings_dict["NAME"]))
 
 
 @contextmanager
 def ledger_transaction(*, account_id: int):
     """A transaction that holds the account's ledger lock until it commits."""
-    serialize = connection.vendor == "sqlite"
-    if serialize:
-        _sqlite_writers.acquire()
-    try:
-        with transaction.atomic():
-            account_lock(account_id=account_id)
-            yield
-    finally:
-        if serialize:
-            _sqlite_writers.release()
+    with _writer_turn(), transaction.atomic():
+        account_lock(account_id=account_id)
+        yield
 
 
 class Ledger:
@@ -44,11 +89,7 @@ class Ledger:
 
     def __init__(self, *, account_id: int, assets: list[str]):
         self.account_id = account_id
-        rows = (
-            PaperBalance.objects.select_for_update()
-            .filter(account_id=account_id, asset__in=sorted(set(assets)))
-            .order_by("asset")
-        )
+        rows = sql.balances_for_update(account_id=account_id, assets=sorted(set(assets)))
         self.rows = {row.asset: row for row in rows}
         for asset in assets:
             if asset not in self.rows:
@@ -86,6 +127,5 @@ class Ledger:
         self._change(asset, locked=-amount)
 
     def save(self) -> None:
-        for asset in sorted(self.dirty):
-            self.rows[asset].save(update_fields=["free", "locked"])
+        sql.balances_save(rows=[self.rows[asset] for asset in sorted(self.dirty)])
         self.dirty.clear()

@@ -8,7 +8,7 @@ from decimal import ROUND_UP, Decimal, InvalidOperation
 from django.conf import settings
 from django.db import IntegrityError
 
-from paper import matching
+from paper import matching, sql
 from paper.clock import Now
 from paper.errors import PaperError
 from paper.feed import Feed, spec_for
@@ -258,10 +258,7 @@ def order_place_locked(*, account_id: int, req: OrderRequest, now: Now, fills=No
     `fills` are the immediate fills, when the caller computed them before taking the lock
     (they depend only on the market, not on the account).
     """
-    open_orders = PaperOrder.objects.filter(
-        account_id=account_id, status__in=PaperOrder.OPEN_STATUSES
-    )
-    if open_orders.filter(client_order_id=req.client_order_id).exists():
+    if sql.open_client_id_taken(account_id=account_id, client_order_id=req.client_order_id):
         raise PaperError.duplicate_order()
     if fills is None:
         fills = immediate_fills(req, Feed.load(req.spec.symbol, now))
@@ -297,6 +294,8 @@ def order_place(*, account_id: int, req: OrderRequest, now: Now):
 
 def order_find(*, account_id, symbol, order_id=None, client_order_id=None, lock=False):
     """Return an account's order by orderId or origClientOrderId (open ones first), or None."""
+    if order_id is not None and lock:  # every cancel by orderId: the hot path
+        return sql.order_for_update(account_id=account_id, symbol=symbol, order_id=order_id)
     orders = PaperOrder.objects.filter(account_id=account_id, symbol=symbol)
     if lock:
         orders = orders.select_for_update()

@@ -8,7 +8,7 @@ fill is applied exactly once however many processes evaluate concurrently.
 
 from decimal import Decimal
 
-from paper import matching
+from paper import matching, sql
 from paper.clock import Now, clock_read
 from paper.feed import Feed
 from paper.models import PaperOrder, PaperTrade
@@ -56,13 +56,7 @@ def _settle(order: PaperOrder, feed: Feed) -> int:
 
 def orders_evaluate(*, account_id: int, now: Now, symbol: str | None = None) -> int:
     """Fill an account's resting orders the price has traded through; return the fill count."""
-    orders = PaperOrder.objects.filter(
-        account_id=account_id,
-        status__in=PaperOrder.OPEN_STATUSES,
-        type__in=[PaperOrder.Type.LIMIT, PaperOrder.Type.LIMIT_MAKER],
-    )
-    if symbol:
-        orders = orders.filter(symbol=symbol)
+    orders = sql.resting_orders(account_id=account_id, symbol=symbol)
     feeds: dict[str, Feed] = {}
     due = []
     for order in orders:

@@ -1,0 +1,196 @@
+"""The hot-path statements answer exactly what the ORM expressions they replace answer.
+
+They run on every signed request; the suite runs them on SQLite and (in CI) PostgreSQL.
+"""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from paper import sql
+from paper.clock import clock_read
+from paper.models import PaperAccount, PaperApiKey, PaperBalance, PaperOrder
+from paper.services.accounts import account_get_or_create
+from paper.services.keys import key_create
+from paper.services.ledger import Ledger, SqliteWriterQueue, ledger_transaction
+from paper.services.orders import order_cancel, order_place, order_request_parse
+
+pytestmark = pytest.mark.django_db
+
+
+def _limit(price="10000", qty="0.001", symbol="BTCUSDT", type_="LIMIT", client_id=None):
+    params = {"symbol": symbol, "side": "BUY", "type": type_, "quantity": qty, "price": price}
+    if type_ == "LIMIT":
+        params["timeInForce"] = "GTC"
+    if client_id:
+        params["newClientOrderId"] = client_id
+    return order_request_parse(params)
+
+
+def _place(account, **kwargs) -> PaperOrder:
+    return order_place(account_id=account.pk, req=_limit(**kwargs), now=clock_read())[0]
+
+
+def _fields(obj, names):
+    return {name: getattr(obj, name) for name in names}
+
+
+KEY_FIELDS = [f.attname for f in PaperApiKey._meta.concrete_fields]
+ORDER_FIELDS = [f.attname for f in PaperOrder._meta.concrete_fields]
+
+
+def test_key_lookup_matches_the_orm_including_the_decrypted_secret(alice):
+    account = account_get_or_create(user=alice)
+    key, secret = key_create(
+        account=account,
+        label="bot",
+        can_trade=True,
+        ip_whitelist=["10.0.0.0/8"],
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    open_orders = PaperOrder.objects.filter(
+        account_id=OuterRef("account_id"), status__in=PaperOrder.OPEN_STATUSES
+    )
+    expected = PaperApiKey.objects.annotate(has_open_orders=Exists(open_orders))
+
+    found = sql.key_with_open_orders(api_key=key.api_key)
+    assert _fields(found, KEY_FIELDS) == _fields(expected.get(api_key=key.api_key), KEY_FIELDS)
+    assert found.secret == secret and found.ip_whitelist == ["10.0.0.0/8"]
+    assert found.has_open_orders is False
+
+    order = _place(account)
+    assert sql.key_with_open_orders(api_key=key.api_key).has_open_orders is True
+    order_cancel(account_id=account.pk, symbol="BTCUSDT", order_id=order.pk, now=clock_read())
+    assert sql.key_with_open_orders(api_key=key.api_key).has_open_orders is False
+    assert sql.key_with_open_orders(api_key="x" * 64) is None
+
+
+def test_balances_are_read_and_written_to_the_last_unit(alice):
+    account = account_get_or_create(user=alice)
+    rows = sql.balances_for_update(account_id=account.pk, assets=["USDT", "BTC"])
+    expected = PaperBalance.objects.filter(account=account, asset__in=["USDT", "BTC"])
+    assert [(r.pk, r.asset, r.free, r.locked) for r in rows] == [
+        (r.pk, r.asset, r.free, r.locked) for r in expected.order_by("asset")
+    ]
+    assert [r.asset for r in rows] == ["BTC", "USDT"]
+    assert sql.balances_for_update(account_id=account.pk, assets=[]) == []
+
+    rows[0].free, rows[0].locked = D("0.00000001"), D("12345.12345678")
+    sql.balances_save(rows=[rows[0]])
+    stored = PaperBalance.objects.get(pk=rows[0].pk)
+    assert (stored.free, stored.locked) == (D("0.00000001"), D("12345.12345678"))
+    # Stored exactly as the ORM's save stores it, whatever the database's precision.
+    huge = D("123456789012345678901234.12345678")
+    rows[0].free = huge
+    sql.balances_save(rows=[rows[0]])
+    orm_row = PaperBalance.objects.get(pk=rows[1].pk)
+    orm_row.free = huge
+    orm_row.save(update_fields=["free"])
+    assert (
+        PaperBalance.objects.get(pk=rows[0].pk).free == PaperBalance.objects.get(pk=rows[1].pk).free
+    )
+    orm_row.free = D("10000")
+    orm_row.save(update_fields=["free"])
+    assert PaperBalance.objects.get(pk=rows[1].pk).free == D("10000")  # untouched
+
+
+def test_ledger_moves_balances_through_the_statements(alice):
+    account = account_get_or_create(user=alice)
+    with ledger_transaction(account_id=account.pk):
+        ledger = Ledger(account_id=account.pk, assets=["USDT", "SOL"])  # SOL: no row yet
+        ledger.lock("USDT", D("2500.5"))
+        ledger.credit("SOL", D("1.25"))
+        ledger.save()
+    balances = {b.asset: (b.free, b.locked) for b in PaperBalance.objects.filter(account=account)}
+    assert balances["USDT"] == (D("7499.5"), D("2500.5"))
+    assert balances["SOL"] == (D("1.25"), D("0"))
+
+
+def test_account_lock_bumps_the_write_sequence(alice):
+    account = account_get_or_create(user=alice)
+    sql.account_write_seq_bump(account_id=account.pk)
+    sql.account_write_seq_bump(account_id=account.pk)
+    assert PaperAccount.objects.values_list("write_seq", flat=True).get(pk=account.pk) == (
+        account.write_seq + 2
+    )
+    assert PaperAccount.objects.filter(pk=account.pk, write_seq=F("write_seq")).exists()
+
+
+def test_order_lookup_for_cancel_is_scoped_to_account_and_symbol(alice, bob):
+    mine, theirs = account_get_or_create(user=alice), account_get_or_create(user=bob)
+    order = _place(mine)
+    found = sql.order_for_update(account_id=mine.pk, symbol="BTCUSDT", order_id=order.pk)
+    assert _fields(found, ORDER_FIELDS) == _fields(
+        PaperOrder.objects.get(pk=order.pk), ORDER_FIELDS
+    )
+    assert sql.order_for_update(account_id=theirs.pk, symbol="BTCUSDT", order_id=order.pk) is None
+    assert sql.order_for_update(account_id=mine.pk, symbol="ETHUSDT", order_id=order.pk) is None
+    assert (
+        sql.order_for_update(account_id=mine.pk, symbol="BTCUSDT", order_id=order.pk + 1000) is None
+    )
+
+
+def test_client_order_id_is_taken_only_by_an_open_order_of_the_account(alice, bob):
+    mine, theirs = account_get_or_create(user=alice), account_get_or_create(user=bob)
+    order = _place(mine, client_id="grid-1")
+    assert sql.open_client_id_taken(account_id=mine.pk, client_order_id="grid-1")
+    assert not sql.open_client_id_taken(account_id=theirs.pk, client_order_id="grid-1")
+    assert not sql.open_client_id_taken(account_id=mine.pk, client_order_id="grid-2")
+    order_cancel(account_id=mine.pk, symbol="BTCUSDT", order_id=order.pk, now=clock_read())
+    assert not sql.open_client_id_taken(account_id=mine.pk, client_order_id="grid-1")
+
+
+def test_resting_orders_are_the_open_limit_orders_in_id_order(alice, bob):
+    mine, theirs = account_get_or_create(user=alice), account_get_or_create(user=bob)
+    first = _place(mine)
+    maker = _place(mine, type_="LIMIT_MAKER", price="11000")
+    eth = _place(mine, symbol="ETHUSDT", price="100", qty="0.1")
+    gone = _place(mine, price="9000")
+    order_cancel(account_id=mine.pk, symbol="BTCUSDT", order_id=gone.pk, now=clock_read())
+    _place(theirs)
+
+    def orm(symbol=None):
+        orders = PaperOrder.objects.filter(
+            account_id=mine.pk,
+            status__in=PaperOrder.OPEN_STATUSES,
+            type__in=[PaperOrder.Type.LIMIT, PaperOrder.Type.LIMIT_MAKER],
+        )
+        return list(orders.filter(symbol=symbol) if symbol else orders.order_by("id"))
+
+    assert [o.pk for o in sql.resting_orders(account_id=mine.pk)] == [first.pk, maker.pk, eth.pk]
+    assert [o.pk for o in sql.resting_orders(account_id=mine.pk)] == [o.pk for o in orm()]
+    assert [o.pk for o in sql.resting_orders(account_id=mine.pk, symbol="BTCUSDT")] == [
+        first.pk,
+        maker.pk,
+    ]
+    assert [
+        _fields(o, ORDER_FIELDS) for o in sql.resting_orders(account_id=mine.pk, symbol="ETHUSDT")
+    ] == [_fields(o, ORDER_FIELDS) for o in orm("ETHUSDT")]
+
+
+@pytest.mark.django_db(False)
+def test_writer_queue_makes_other_processes_wait_their_turn(tmp_path):
+    """Two queues open the lock file separately, as two server processes do."""
+    database = str(tmp_path / "db.sqlite3")
+    first, second = SqliteWriterQueue(), SqliteWriterQueue()
+    events = []
+    holding = threading.Event()
+
+    def other_process():
+        holding.wait()
+        with second.turn(database):
+            events.append("second writes")
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    with first.turn(database):
+        holding.set()
+        thread.join(timeout=0.3)
+        assert thread.is_alive()  # still waiting for the lock file
+        events.append("first commits")
+    thread.join(timeout=5)
+    assert events == ["first commits", "second writes"]
