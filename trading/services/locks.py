@@ -12,6 +12,7 @@ import os
 import re
 import time
 from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -31,8 +32,9 @@ def _redis_client():
     return None
 
 
-def _lock_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "locks"
+@cache
+def _lock_dir(var_dir: str) -> Path:
+    path = Path(var_dir) / "locks"
     path.mkdir(mode=0o700, exist_ok=True)
     return path
 
@@ -42,7 +44,7 @@ def _host_lock(name: str, *, wait: float):
     # Without Redis, keytrade runs on one host (filesystem broker, file cache), so an flock()
     # on a file in VAR_DIR excludes every worker process and thread there. It costs one open()
     # instead of the file cache's write, read and delete per order.
-    fd = os.open(_lock_dir() / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(_lock_dir(str(settings.VAR_DIR)) / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + wait
         while True:
