@@ -16,6 +16,7 @@ REDACTED = "[redacted]"
 _MIN_SECRET_LEN = 6
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_longest_first: tuple[str, ...] = ()  # _secrets, sorted once per new secret, not per call
 
 _FIELD_RE = re.compile(
     r"""(?ix)
@@ -28,18 +29,18 @@ _FIELD_RE = re.compile(
 
 def register_secret(value: str | None) -> None:
     """Mark a value as secret so that the logging filter removes it from every record."""
-    if value and len(value) >= _MIN_SECRET_LEN:
+    global _longest_first
+    if value and len(value) >= _MIN_SECRET_LEN and value not in _secrets:
         with _lock:
             _secrets.add(value)
+            _longest_first = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     """Return text with registered secrets and credential-looking fields masked."""
     if not text:
         return text
-    with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for value in known:
+    for value in _longest_first:
         if value in text:
             text = text.replace(value, REDACTED)
     return _FIELD_RE.sub(lambda m: m.group(1) + REDACTED, text)

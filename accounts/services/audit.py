@@ -4,9 +4,10 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import AuditChainHead, AuditEvent
@@ -71,6 +72,51 @@ def _locked_head() -> AuditChainHead:
     return AuditChainHead.objects.select_for_update().get(id=1)
 
 
+@lru_cache(maxsize=4)
+def _append_sql(vendor: str, for_update: bool) -> tuple[str, str, str]:
+    """The three statements of an append, built once from the models' metadata.
+
+    Every order writes three audit rows, each under the chain's lock; compiling these through
+    the ORM cost more than the rest of the append together, so they are plain SQL. The columns
+    and their database-side adaptation still come from the model fields (see _append).
+    """
+    # Identifiers come from the models' metadata, quoted; every value is a query parameter.
+    q = connection.ops.quote_name
+    head, event = q(AuditChainHead._meta.db_table), AuditEvent._meta
+    seq, last_hash, pk = q("last_seq"), q("last_hash"), q("id")
+    lock = f"SELECT {seq}, {last_hash} FROM {head} WHERE {pk} = %s"  # noqa: S608
+    if for_update:
+        lock += " FOR UPDATE"
+    columns = ", ".join(q(f.column) for f in event.concrete_fields)
+    marks = ", ".join(["%s"] * len(event.concrete_fields))
+    insert = f"INSERT INTO {q(event.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    advance = f"UPDATE {head} SET {seq} = %s, {last_hash} = %s WHERE {pk} = %s"  # noqa: S608
+    return lock, insert, advance
+
+
+def _statements() -> tuple[str, str, str]:
+    return _append_sql(connection.vendor, connection.features.has_select_for_update)
+
+
+def _head_locked_state(cursor) -> tuple[int, str] | None:
+    """Lock the head row and return (last_seq, last_hash); None when there is no head."""
+    cursor.execute(_statements()[0], [1])
+    return cursor.fetchone()
+
+
+def _append(cursor, event: AuditEvent, last_seq: int, last_hash: str) -> None:
+    _, insert, advance = _statements()
+    event.seq, event.prev_hash = last_seq + 1, last_hash
+    event.created_at = timezone.now()
+    event.hash = event_hash(event)
+    fields = AuditEvent._meta.concrete_fields
+    cursor.execute(
+        insert, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    )
+    cursor.execute(advance, [event.seq, event.hash, 1])
+    event._state.adding, event._state.db = False, connection.alias
+
+
 def audit_record(
     *,
     event_type: str,
@@ -88,27 +134,28 @@ def audit_record(
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
-    with transaction.atomic():
+    # Everything that does not depend on the chain is prepared before taking its lock.
+    event = AuditEvent(
+        actor_id=getattr(actor, "pk", None),
+        actor_username=(getattr(actor, "get_username", lambda: "")() or "")[:150],
+        event_type=event_type,
+        outcome=outcome,
+        target_type=target_type[:64],
+        target_id=str(target_id)[:64],
+        ip_address=client_ip(request),
+        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:512],
+        detail=_clean_detail(detail),
+    )
+    # No savepoint of its own: a failed append fails the caller's transaction with it.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Locking the head row serialises appends across processes, so seq and prev_hash agree.
-        head = _locked_head()
-        event = AuditEvent(
-            seq=head.last_seq + 1,
-            created_at=timezone.now(),
-            actor_id=getattr(actor, "pk", None),
-            actor_username=(getattr(actor, "get_username", lambda: "")() or "")[:150],
-            event_type=event_type,
-            outcome=outcome,
-            target_type=target_type[:64],
-            target_id=str(target_id)[:64],
-            ip_address=client_ip(request),
-            user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:512],
-            detail=_clean_detail(detail),
-            prev_hash=head.last_hash,
-        )
-        event.hash = event_hash(event)
-        event.save(force_insert=True)
-        head.last_seq, head.last_hash = event.seq, event.hash
-        head.save(update_fields=["last_seq", "last_hash"])
+        state = _head_locked_state(cursor)
+        if state is not None:
+            _append(cursor, event, *state)
+    if state is None:  # an empty trail (after a flush), or a deleted head: the careful path
+        with transaction.atomic(), connection.cursor() as cursor:
+            head = _locked_head()
+            _append(cursor, event, head.last_seq, head.last_hash)
     return event
 
 

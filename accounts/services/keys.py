@@ -330,19 +330,20 @@ def key_credentials(*, key_id) -> Credentials:
     KeyUndecryptable, and any decryption failure marks the key so and audits it (committed
     with the caller's transaction, so call this outside one that will roll back).
     """
-    status = ExchangeKey.objects.filter(pk=key_id).values_list("status", flat=True).first()
-    if status is None:
-        raise ExchangeKey.DoesNotExist(f"exchange key {key_id} does not exist")
-    if status == ExchangeKey.Status.UNDECRYPTABLE:
-        raise KeyUndecryptable(key_id)
+    # One query per order: the status and the ciphertexts (decrypted as the row is read).
     try:
-        row = ExchangeKey.objects.only("id", *SECRET_FIELDS).get(pk=key_id)
-        values = (row.api_key, row.secret, row.passphrase or "")
-        if not all(isinstance(value, str) for value in values):
-            raise DecryptionError("decrypted value is not text")
+        row = ExchangeKey.objects.filter(pk=key_id).values_list("status", *SECRET_FIELDS).first()
+        if row is not None and row[0] != ExchangeKey.Status.UNDECRYPTABLE:
+            values = (row[1], row[2], row[3] or "")
+            if not all(isinstance(value, str) for value in values):
+                raise DecryptionError("decrypted value is not text")
     except DecryptionError as exc:
-        _mark_undecryptable(key_id, str(exc))
+        _mark_undecryptable(key_id, str(exc))  # no-op (and no audit) if already marked
         raise KeyUndecryptable(key_id) from None
+    if row is None:
+        raise ExchangeKey.DoesNotExist(f"exchange key {key_id} does not exist")
+    if row[0] == ExchangeKey.Status.UNDECRYPTABLE:
+        raise KeyUndecryptable(key_id)
     for value in values:
         register_secret(value)
     return Credentials(*values)

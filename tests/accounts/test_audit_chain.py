@@ -1,9 +1,11 @@
 """The audit trail is append-only and tamper-evident."""
 
+import threading
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import AuditChainHead, AuditEvent
 from accounts.services.audit import audit_record, audit_verify
@@ -73,3 +75,28 @@ def test_a_missing_head_over_existing_events_is_refused(three_events, alice):
     with pytest.raises(RuntimeError, match="head is missing"):
         audit_record(event_type="login.success", actor=alice)
     assert AuditEvent.objects.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_extend_one_unbroken_chain(postgres_url, alice):
+    # Each thread is its own connection: the head row's lock must order their appends.
+    AuditChainHead.objects.get_or_create(id=1)
+    start = threading.Barrier(4)
+
+    def write(n):
+        try:
+            start.wait()
+            for i in range(25):
+                with transaction.atomic():
+                    audit_record(event_type="login.success", actor=alice, detail={"n": n, "i": i})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AuditEvent.objects.count() == 100
+    assert audit_verify() is None

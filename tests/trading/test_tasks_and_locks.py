@@ -1,5 +1,7 @@
 """Task wiring: the outbox sweep, follow-up scheduling with countdowns, the per-key lock."""
 
+import os
+import signal
 from datetime import timedelta
 
 import pytest
@@ -8,6 +10,7 @@ from django.utils import timezone
 from tests.trading.conftest import paper_key_for
 from trading import tasks
 from trading.models import OrderIntent
+from trading.services import locks
 from trading.services.locks import LockBusy, key_lock
 from trading.services.orders import order_place
 from trading.services.submission import Followup
@@ -98,6 +101,29 @@ def _lock_excludes_a_second_holder():
 
 def test_the_key_lock_excludes_a_second_holder():
     _lock_excludes_a_second_holder()
+
+
+def test_without_redis_the_key_lock_spans_processes_and_dies_with_its_holder(monkeypatch):
+    monkeypatch.setattr(locks, "_redis_client", lambda: None)
+    _lock_excludes_a_second_holder()
+    ready, go = os.pipe()
+    child = os.fork()
+    if child == 0:  # the "worker": takes the lock, says so, and hangs until killed
+        try:
+            with key_lock("k-held", wait=1):
+                os.write(go, b"x")
+                signal.pause()
+        finally:
+            os._exit(0)
+    try:
+        assert os.read(ready, 1) == b"x"
+        with pytest.raises(LockBusy), key_lock("k-held", wait=0.2):
+            pass
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    with key_lock("k-held", wait=0.5):  # no TTL to wait out: the dead holder's lock is gone
+        pass
 
 
 @pytest.mark.redis

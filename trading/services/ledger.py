@@ -30,6 +30,19 @@ def order_record(*, key, order: ExchangeOrder, intent: OrderIntent | None = None
     }
     if intent is not None:
         values["intent"] = intent
+    create_values = {
+        **values,
+        "client_order_id": order.client_order_id,
+        "placed_at": order.timestamp or timezone.now(),
+    }
+    if intent is not None and intent.kind != OrderIntent.Kind.CANCEL:
+        # The order path recording the order it just placed: almost always a new row, so try
+        # the insert alone first (update_or_create would lock-read, then insert).
+        try:
+            with transaction.atomic():
+                return Order.objects.create(key=key, exchange_order_id=order.id, **create_values)
+        except IntegrityError:
+            pass  # sync (or an earlier attempt) recorded it first: update it below
     for _ in range(2):
         try:
             with transaction.atomic():
@@ -37,11 +50,7 @@ def order_record(*, key, order: ExchangeOrder, intent: OrderIntent | None = None
                     key=key,
                     exchange_order_id=order.id,
                     defaults=values,
-                    create_defaults={
-                        **values,
-                        "client_order_id": order.client_order_id,
-                        "placed_at": order.timestamp or timezone.now(),
-                    },
+                    create_defaults=create_values,
                 )
             return row
         except IntegrityError:

@@ -65,8 +65,28 @@ class Followup:
     step: int = 0
 
 
+# What the worker reads of an intent's relations. Loading the whole key (30-odd columns), user
+# and target order with every claim cost more than the claim itself; any other field loads on
+# first use (the rare paths: disabling a key, notifying its owner). Credentials never load here.
+_RELATED_FIELDS = (
+    "key__user",
+    "key__exchange",
+    "key__label",
+    "key__fingerprint",
+    "key__status",
+    "key__scope_read",
+    "key__scope_trade",
+    "key__exchange_expires_at",
+    "user__username",
+    "target_order__exchange_order_id",
+)
+
+
 def _intents():
-    return with_key(OrderIntent.objects.all(), "user", "target_order")
+    intent_fields = [f.name for f in OrderIntent._meta.concrete_fields]
+    return OrderIntent.objects.select_related("key", "user", "target_order").only(
+        *intent_fields, *_RELATED_FIELDS
+    )
 
 
 # --- submit --------------------------------------------------------------------------------
@@ -114,10 +134,10 @@ def order_submit(*, intent_id, worker: str = "") -> Followup | None:
 
 
 def _risk_stopped(intent: OrderIntent, client) -> bool:
-    # A halt stops new risk, never a cancellation.
-    halt = (
-        None if intent.kind == K.CANCEL else TradingHalt.objects.filter(pk=1, active=True).first()
-    )
+    # A halt stops new risk, never a cancellation. (exists() first: the row is rarely active.)
+    halt = None
+    if intent.kind != K.CANCEL and TradingHalt.objects.filter(pk=1, active=True).exists():
+        halt = TradingHalt.objects.filter(pk=1, active=True).first()
     if halt is not None:
         intent_transition(
             intent,
