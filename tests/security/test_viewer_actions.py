@@ -29,6 +29,7 @@ READ_ONLY = {
     "trading:key_detail",
     "trading:overview",
     "trading:overview_live",
+    "trading:overview_balances",
     "trading:orders",
     "trading:orders_live",
     "trading:fills",
