@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from trading.backtest import candles_load, candles_resample
@@ -96,16 +96,36 @@ def _display_timeframe(timeframe: str, span_ms: int) -> str:
     return TIMEFRAMES[-1]
 
 
+MARKERS_WITH_PRICE = 40
+
+
+def _plain(price) -> str:
+    """A price without trailing zeros: "99.7400000000000000" -> "99.74"."""
+    try:
+        text = f"{Decimal(str(price)):f}"
+    except (InvalidOperation, ValueError):
+        return str(price)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _markers(fills: Iterable[Mapping], step_ms: int) -> list[dict]:
     """Fills grouped per chart bar and side: an arrow plus B / S and a count, never colour only."""
     groups: dict[tuple[int, str], list[Mapping]] = {}
     for fill in fills:
         groups.setdefault((fill["ms"] // step_ms * step_ms, fill["side"]), []).append(fill)
+    # Prices beside every marker of a busy run pile up into an unreadable smear; the crosshair
+    # and the trades table give them. A run with few trades keeps its prices on the chart.
+    with_price = len(groups) <= MARKERS_WITH_PRICE
     markers = []
     for (bar_ms, side), items in sorted(groups.items()):
         buy = side == "buy"
         letter = "B" if buy else "S"
-        text = f"{letter}×{len(items)}" if len(items) > 1 else f"{letter} {items[0]['price']}"
+        if len(items) > 1:
+            text = f"{letter}×{len(items)}"
+        elif with_price:
+            text = f"{letter} {_plain(items[0]['price'])}"
+        else:
+            text = letter
         markers.append(
             {
                 "time": bar_ms // 1000,
