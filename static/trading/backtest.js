@@ -25,10 +25,12 @@
 
   async function runCharts(equityBox, priceBox) {
     const data = await fetchJson(equityBox.dataset.chartUrl);
-    const equity = chartIn(equityBox).addSeries(LC.AreaSeries, {
+    const equityChart = chartIn(equityBox);
+    const equity = equityChart.addSeries(LC.AreaSeries, {
       lineColor: COLORS[0], topColor: "rgba(31, 95, 168, .25)", bottomColor: "rgba(31, 95, 168, .02)",
     });
     equity.setData(data.equity);
+    equityChart.timeScale().fitContent();  // the whole run, not only its last bars
     const price = chartIn(priceBox);
     const candles = price.addSeries(LC.CandlestickSeries, {
       upColor: "#1b6e3a", downColor: "#b3261e", borderVisible: false,
