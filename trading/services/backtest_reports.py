@@ -13,6 +13,7 @@ from typing import Any
 from trading.backtest import candles_load, candles_resample
 from trading.backtest_models import BacktestRun, SweepRun
 from trading.exchange.types import from_ms, to_ms
+from trading.strategies import strategy_registry
 from trading.strategies.params import TIMEFRAME_SECONDS, TIMEFRAMES
 
 # (key, label, kind): kinds decide the format and whether a heat map can colour it by sign.
@@ -175,6 +176,15 @@ def run_chart_data(run: BacktestRun) -> dict[str, Any]:
     }
 
 
+def _strategy_name(slug: str) -> str:
+    cls = strategy_registry.get(slug)
+    return cls.name if cls is not None else slug
+
+
+def _params(run: BacktestRun) -> str:
+    return " ".join(f"{k}={v}" for k, v in (run.params or {}).items())
+
+
 def compare_chart_data(runs: list[BacktestRun]) -> dict[str, Any]:
     """Each run's equity as a return in percent, so runs with different cash overlay."""
     series = []
@@ -183,7 +193,7 @@ def compare_chart_data(runs: list[BacktestRun]) -> dict[str, Any]:
         first = points[0][1] if points else None
         series.append(
             {
-                "name": f"#{number} {run.strategy} {run.symbol}",
+                "name": f"#{number} {_strategy_name(run.strategy)} {run.symbol} {_params(run)}",
                 "points": [
                     {"time": ms // 1000, "value": (value / first - 1) * 100}
                     for ms, value in points
