@@ -13,7 +13,9 @@
     return LC.createChart(box, {
       autoSize: true,
       layout: { attributionLogo: false },
-      timeScale: { timeVisible: true, secondsVisible: false },
+      // A small minimum spacing lets fitContent show a long run whole (the default, 0.5 px a
+      // bar, cut a 10-day minute-bar equity curve to its last few days).
+      timeScale: { timeVisible: true, secondsVisible: false, minBarSpacing: 0.01 },
     });
   }
 
