@@ -72,7 +72,7 @@ class BacktestSetupForm(forms.Form):
     """What every run and sweep needs: candles, period, strategy and the simulated broker."""
 
     series = forms.ChoiceField(
-        label="Candles", help_text="Stored series; download more on the Candles page."
+        label="Candles", help_text="A stored series: exchange · market · timeframe."
     )
     strategy = forms.ChoiceField(widget=forms.HiddenInput)
     since = forms.DateField(
