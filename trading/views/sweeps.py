@@ -77,6 +77,7 @@ def sweep_detail(request, id):
         "params": varying,
         "stats": STATS,
         "sort": sort,
+        "sort_label": STAT_LABELS[sort],
         "descending": descending,
         "table": sweep_table(rows, varying),
         "metrics": [(key, STAT_LABELS[key]) for key in HEATMAP_METRICS],
