@@ -71,7 +71,9 @@ def series_choices() -> list[tuple[str, str]]:
 class BacktestSetupForm(forms.Form):
     """What every run and sweep needs: candles, period, strategy and the simulated broker."""
 
-    series = forms.ChoiceField(label="Candles", help_text="Stored series; download more below.")
+    series = forms.ChoiceField(
+        label="Candles", help_text="A stored series: exchange · market · timeframe."
+    )
     strategy = forms.ChoiceField(widget=forms.HiddenInput)
     since = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -13,7 +13,9 @@
     return LC.createChart(box, {
       autoSize: true,
       layout: { attributionLogo: false },
-      timeScale: { timeVisible: true, secondsVisible: false },
+      // A small minimum spacing lets fitContent show a long run whole (the default, 0.5 px a
+      // bar, cut a 10-day minute-bar equity curve to its last few days).
+      timeScale: { timeVisible: true, secondsVisible: false, minBarSpacing: 0.01 },
     });
   }
 
@@ -25,10 +27,12 @@
 
   async function runCharts(equityBox, priceBox) {
     const data = await fetchJson(equityBox.dataset.chartUrl);
-    const equity = chartIn(equityBox).addSeries(LC.AreaSeries, {
+    const equityChart = chartIn(equityBox);
+    const equity = equityChart.addSeries(LC.AreaSeries, {
       lineColor: COLORS[0], topColor: "rgba(31, 95, 168, .25)", bottomColor: "rgba(31, 95, 168, .02)",
     });
     equity.setData(data.equity);
+    equityChart.timeScale().fitContent();  // the whole run, not only its last bars
     const price = chartIn(priceBox);
     const candles = price.addSeries(LC.CandlestickSeries, {
       upColor: "#1b6e3a", downColor: "#b3261e", borderVisible: false,

@@ -139,3 +139,21 @@ def test_an_outsider_cannot_see_a_bots_report(client, trader, charlie):
     bot, _ = bot_with_fills(trader)
     client.force_login(charlie)
     assert client.get(reverse("trading:bot_vs_backtest", args=[bot.id])).status_code == 404
+
+
+def test_the_new_bot_form_suggests_a_trading_key_on_the_backtests_exchange(client, trader, run):
+    from tests.vault_helpers import connect
+
+    connect(trader, label="A binance read key")  # sorts first by label, on another exchange
+    paper = {"exchange": "paper", "ip_whitelist": [], "secret": "PAPERsecret0123456789abc"}
+    connect(trader, label="B paper read", api_key="PAPERread0123456789abcdef", **paper)
+    trading = connect(
+        trader,
+        label="C paper trading",
+        api_key="PAPERtrade0123456789abcd",
+        scope_trade=True,
+        **paper,
+    )
+    client.force_login(trader)
+    form = client.get(reverse("trading:backtest_bot_create", args=[run.id])).content.decode()
+    assert f'<option value="{trading.pk}" selected>' in form

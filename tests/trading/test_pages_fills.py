@@ -84,7 +84,8 @@ def test_a_reversed_date_range_is_a_form_error(trader, fills):
 
 def test_totals_cover_the_filtered_set_per_symbol_side_and_fee_currency(trader, alice_key, fills):
     page = login(trader).get(f"/fills/?key={alice_key.pk}").content.decode()
-    totals = page.split("<details")[1].split("</details>")[0]
+    # The header's user menu is a <details> too: the totals are the open one in the page.
+    totals = page.split("<details open>")[1].split("</details>")[0]
     assert "Totals for these 3 fills" in totals
     assert "0.10000000" in totals and "2,000.00" in totals  # BTC buy: qty, notional
     assert "0.05000000" in totals and "1,100.00" in totals  # BTC sell

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from trading.backtest import candles_load, candles_resample
 from trading.backtest_models import BacktestRun, SweepRun
 from trading.exchange.types import from_ms, to_ms
+from trading.strategies import strategy_registry
 from trading.strategies.params import TIMEFRAME_SECONDS, TIMEFRAMES
 
 # (key, label, kind): kinds decide the format and whether a heat map can colour it by sign.
@@ -96,16 +97,36 @@ def _display_timeframe(timeframe: str, span_ms: int) -> str:
     return TIMEFRAMES[-1]
 
 
+MARKERS_WITH_PRICE = 40
+
+
+def _plain(price) -> str:
+    """A price without trailing zeros: "99.7400000000000000" -> "99.74"."""
+    try:
+        text = f"{Decimal(str(price)):f}"
+    except (InvalidOperation, ValueError):
+        return str(price)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _markers(fills: Iterable[Mapping], step_ms: int) -> list[dict]:
     """Fills grouped per chart bar and side: an arrow plus B / S and a count, never colour only."""
     groups: dict[tuple[int, str], list[Mapping]] = {}
     for fill in fills:
         groups.setdefault((fill["ms"] // step_ms * step_ms, fill["side"]), []).append(fill)
+    # Prices beside every marker of a busy run pile up into an unreadable smear; the crosshair
+    # and the trades table give them. A run with few trades keeps its prices on the chart.
+    with_price = len(groups) <= MARKERS_WITH_PRICE
     markers = []
     for (bar_ms, side), items in sorted(groups.items()):
         buy = side == "buy"
         letter = "B" if buy else "S"
-        text = f"{letter}×{len(items)}" if len(items) > 1 else f"{letter} {items[0]['price']}"
+        if len(items) > 1:
+            text = f"{letter}×{len(items)}"
+        elif with_price:
+            text = f"{letter} {_plain(items[0]['price'])}"
+        else:
+            text = letter
         markers.append(
             {
                 "time": bar_ms // 1000,
@@ -155,6 +176,15 @@ def run_chart_data(run: BacktestRun) -> dict[str, Any]:
     }
 
 
+def _strategy_name(slug: str) -> str:
+    cls = strategy_registry.get(slug)
+    return cls.name if cls is not None else slug
+
+
+def _params(run: BacktestRun) -> str:
+    return " ".join(f"{k}={v}" for k, v in (run.params or {}).items())
+
+
 def compare_chart_data(runs: list[BacktestRun]) -> dict[str, Any]:
     """Each run's equity as a return in percent, so runs with different cash overlay."""
     series = []
@@ -163,7 +193,7 @@ def compare_chart_data(runs: list[BacktestRun]) -> dict[str, Any]:
         first = points[0][1] if points else None
         series.append(
             {
-                "name": f"#{number} {run.strategy} {run.symbol}",
+                "name": f"#{number} {_strategy_name(run.strategy)} {run.symbol} {_params(run)}",
                 "points": [
                     {"time": ms // 1000, "value": (value / first - 1) * 100}
                     for ms, value in points

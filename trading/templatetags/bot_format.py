@@ -47,3 +47,39 @@ def duration_short(seconds) -> str:
     if total < 86400:
         return f"{hours} h {minutes % 60} min" if minutes % 60 else f"{hours} h"
     return f"{days} d {hours % 24} h" if hours % 24 else f"{days} d"
+
+
+@register.filter
+def strategy_name(slug) -> str:
+    """A strategy's display name ("SMA crossover") from its slug; an unknown slug as it is."""
+    from trading.strategies import strategy_registry
+
+    cls = strategy_registry.get(str(slug or ""))
+    return cls.name if cls is not None else str(slug or "")
+
+
+@register.filter
+def normalize(value) -> str:
+    """A decimal without trailing zeros or exponent ("0.1000" -> "0.1"); "" if None."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def rate_percent(value) -> str:
+    """A fraction as an exact percentage: 0.001 -> "0.1 %", 0.00075 -> "0.075 %"."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value)) * 100
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    return f"{normalize(number)} %"

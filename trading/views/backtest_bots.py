@@ -36,6 +36,15 @@ def backtest_bot_create(request, id):
     initial = {"symbol": run.symbol, "name": f"{strategy_name} {run.symbol} (from backtest)"}
     form = BotForm(request.POST or None, user=request.user, initial=initial)
     del form.fields["mode"]  # always a dry run first; going live is a separate, confirmed step
+    # Suggest a key on the exchange the backtest's candles came from, one that can trade first.
+    suggested = (
+        form.fields["key"]
+        .queryset.filter(exchange=run.exchange)
+        .order_by("-scope_trade", "label")
+        .first()
+    )
+    if suggested is not None:
+        form.fields["key"].initial = suggested.pk
     if request.method == "POST" and form.is_valid():
         try:
             bot = bot_create(

@@ -65,6 +65,19 @@ def cancel_response(request, job, *, redirect_to: str, noun: str) -> HttpRespons
     return redirect(redirect_to)
 
 
+def strategy_context(cls) -> dict:
+    """The chosen strategy and the choices, as plain dicts: templates call a class they are
+    given (instantiating a strategy with no arguments), so `cls.name` would render empty."""
+
+    def about(strategy_cls) -> dict:
+        return {k: getattr(strategy_cls, k) for k in ("slug", "name", "description")}
+
+    return {
+        "strategy": about(cls),
+        "strategies": {slug: about(c) for slug, c in strategy_registry.items()},
+    }
+
+
 def _strategy_cls(request):
     slug = request.POST.get("strategy") or request.GET.get("strategy") or "sma_crossover"
     if slug not in strategy_registry:
@@ -103,7 +116,7 @@ def backtest_new(request):
             setup.add_error(None, exc)
         else:
             return redirect("trading:backtest_detail", id=run.id)
-    context = {"setup": setup, "params": params, "strategy": cls, "strategies": strategy_registry}
+    context = {"setup": setup, "params": params, **strategy_context(cls)}
     return render(request, "trading/backtest_new.html", context)
 
 

@@ -22,6 +22,16 @@ from trading.views.access import require_runner
 from trading.views.backtests import cancel_response, job_status_response
 
 
+def _with_span(series: dict) -> dict:
+    """A stored series with its first and last candle as UTC datetimes, for the table."""
+    first, last = series.get("first_ms"), series.get("last_ms")
+    return {
+        **series,
+        "first": from_ms(first) if first is not None else None,
+        "last": from_ms(last) if last is not None else None,
+    }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def candles_page(request):
@@ -44,7 +54,7 @@ def candles_page(request):
             return redirect("trading:candle_download_detail", id=download.id)
     context = {
         "form": form,
-        "series": candles_series_list(),
+        "series": [_with_span(series) for series in candles_series_list()],
         "downloads": candle_downloads_for_user(user=request.user)[:50],
     }
     return render(request, "trading/backtest_candles.html", context)

@@ -24,7 +24,12 @@ from trading.services.backtests import sweep_create
 from trading.services.bots import RUN_PERMISSION
 from trading.strategies import strategy_registry
 from trading.views.access import require_runner
-from trading.views.backtests import _strategy_cls, cancel_response, job_status_response
+from trading.views.backtests import (
+    _strategy_cls,
+    cancel_response,
+    job_status_response,
+    strategy_context,
+)
 
 
 @permission_required_or_403(RUN_PERMISSION)
@@ -48,7 +53,7 @@ def sweep_new(request):
             setup.add_error(None, exc)
         else:
             return redirect("trading:sweep_detail", id=sweep.id)
-    context = {"setup": setup, "grid": grid, "strategy": cls, "strategies": strategy_registry}
+    context = {"setup": setup, "grid": grid, **strategy_context(cls)}
     return render(request, "trading/backtest_sweep_new.html", context)
 
 
@@ -72,6 +77,7 @@ def sweep_detail(request, id):
         "params": varying,
         "stats": STATS,
         "sort": sort,
+        "sort_label": STAT_LABELS[sort],
         "descending": descending,
         "table": sweep_table(rows, varying),
         "metrics": [(key, STAT_LABELS[key]) for key in HEATMAP_METRICS],
