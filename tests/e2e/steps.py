@@ -212,7 +212,9 @@ def bot_fill_appears_without_reloading(page, site, shoot) -> None:
     # Tick, send the market buy, tick again to book the fill, then the next poll (every 5 s).
     expect(fills.filter(has_text="buy").first).to_be_visible(timeout=60_000)
     # 100 USDT at the ask (the pinned 50,000 plus half the paper book's spread), less the fee.
-    expect(fills.first).to_contain_text(re.compile(r"buy\s*buy\s*50002\.50000000\s*0\.00199000"))
+    expect(fills.first).to_contain_text(
+        re.compile(r"buy\s*buy\s*50002\.50000000\s*0\.00199000", re.IGNORECASE)
+    )
     expect(section(page, "Position").locator("tbody tr").first).to_contain_text("BTC/USDT")
     assert page.evaluate("window.keytradeE2eMarker") == "same document", "the page reloaded"
     orders = section(page, "Orders").locator("tbody tr")
