@@ -29,6 +29,7 @@ from accounts.services.notifications import notify
 from trading.bots.engine import BotFailure, TickOutcome, tick_run
 from trading.bots.market import MarketData
 from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade
+from trading.bots.row_update import row_update
 from trading.exchange import errors
 from trading.models import AccountLimits, Order, OrderIntent
 from trading.services.halt import trading_is_halted
@@ -608,13 +609,14 @@ def _tick_rows(bot: Bot, out: TickOutcome, *, now) -> list:
 
 def _store_row(tick: _Ran, token: str) -> None:
     """Write one tick's bot row if this batch still holds its claim."""
-    mine = Bot.objects.filter(pk=tick.bot.pk, claimed_by=token)
+    pk, fields = tick.bot.pk, tick.fields
     # Only the claimant stores: a tick that outlived its lease is discarded. The status
     # condition spots, in the same query, an owner who stopped the bot during the tick.
     tick.stopped_meanwhile = None
-    if mine.filter(status__in=(St.RUNNING, St.PAUSED)).update(**tick.fields):
+    live = (St.RUNNING, St.PAUSED)
+    if row_update(Bot, pk=pk, values=fields, where={"claimed_by": token, "status__in": live}):
         tick.stopped_meanwhile = False
-    elif mine.update(**tick.fields):
+    elif row_update(Bot, pk=pk, values=fields, where={"claimed_by": token}):
         tick.stopped_meanwhile = True
     else:
         seq = tick.fields["tick_seq"]
