@@ -1,8 +1,9 @@
 """Bots: create, start, pause, stop, risk stop, stop everything, the kill switch, and ticks.
 
-A bot is a row. Beat's dispatcher (`bots_due`) hands due bot ids to workers; `bot_tick` claims
-the row with a conditional UPDATE (a lease), so a bot never ticks twice at once, and a lease
-left by a dead worker expires. Lifecycle changes are audited and written to the bot's log.
+A bot is a row. Beat's dispatcher (`bots_due`) hands due bot ids to workers in batches;
+`bots_tick` claims each row with a conditional UPDATE (a lease; one statement per batch), so
+a bot never ticks twice at once, and a lease left by a dead worker expires. Lifecycle
+changes are audited and written to the bot's log.
 """
 
 from __future__ import annotations
