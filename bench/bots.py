@@ -324,9 +324,9 @@ class NoopProbe:
     """Send the no-op heartbeat task and read when it ran: the queue's own lateness."""
 
     def __init__(self):
-        self.sent_at, self.samples = None, []
+        self.sent_at, self.samples, self.timeline = None, [], []
 
-    def step(self) -> None:
+    def step(self, elapsed: float = 0.0) -> None:
         from django.core.cache import cache
         from django.utils import timezone
 
@@ -340,13 +340,14 @@ class NoopProbe:
             ran = datetime.fromisoformat(beat["at"])
             if ran >= self.sent_at:
                 self.samples.append((ran - self.sent_at).total_seconds())
+                self.timeline.append((self.sent_elapsed, self.samples[-1]))
                 self.sent_at = None
         if self.sent_at is None:
-            self.sent_at = timezone.now()
+            self.sent_at, self.sent_elapsed = timezone.now(), elapsed
             worker_heartbeat.delay()
 
 
-def sample_ticks(seen: dict, samples: list, since) -> None:
+def sample_ticks(seen: dict, samples: list, since, timeline: list, elapsed: float) -> None:
     from trading.bots.models import Bot
 
     rows = Bot.objects.filter(last_tick_at__gte=since).values_list(
@@ -356,12 +357,13 @@ def sample_ticks(seen: dict, samples: list, since) -> None:
         if seen.get(pk) != at:
             seen[pk] = at
             samples.append(lateness / 1000)
+            timeline.append((elapsed, lateness / 1000))
 
 
 def measure(seconds: float, worker_pid: int, probe: NoopProbe, warmup: float) -> dict:
     from django.utils import timezone
 
-    seen, samples, memory = {}, [], []
+    seen, samples, memory, timeline = {}, [], [], []
     start = time.monotonic()
     since = timezone.now() + timedelta(seconds=warmup)
     cpu_start = None
@@ -369,12 +371,24 @@ def measure(seconds: float, worker_pid: int, probe: NoopProbe, warmup: float) ->
         if elapsed >= warmup:
             if cpu_start is None:
                 cpu_start = worker_cpu_s(worker_pid)
-            sample_ticks(seen, samples, since)
-        probe.step()
+            sample_ticks(seen, samples, since, timeline, elapsed)
+        probe.step(elapsed)
         memory.append((round(elapsed), worker_mb(worker_pid)))
         time.sleep(1)
     cpu = worker_cpu_s(worker_pid) - (cpu_start or 0)
-    return {"ticks": samples, "memory": memory, "cpu_s": cpu}
+    return {"ticks": samples, "memory": memory, "cpu_s": cpu, "timeline": timeline}
+
+
+def print_timeline(args, load: dict, probe: NoopProbe) -> None:
+    """Ticks/s and lateness per 10-second slice: shows whether late ticks are a burst or steady."""
+    print("slice s   ticks/s  tick p50 s  tick p99 s  no-op max s")
+    for start in range(int(args.warmup), int(args.duration), 10):
+        ticks = [late for at, late in load["timeline"] if start <= at < start + 10]
+        noop = [late for at, late in probe.timeline if start <= at < start + 10]
+        print(
+            f"{start:>4}-{start + 10:<4} {len(ticks) / 10:>8.1f} {pct(ticks, 0.5):>11.2f}"
+            f" {pct(ticks, 0.99):>11.2f} {max(noop) if noop else float('nan'):>12.2f}"
+        )
 
 
 def report(args, idle_mb, idle_probe, load, load_probe, errors, late_starts) -> int:
@@ -444,6 +458,7 @@ def main() -> int:
 
         errors = BotEvent.objects.filter(kind="error").count()
         never = Bot.objects.filter(tick_seq=0).count()
+        print_timeline(args, load, load_probe)
         return report(args, idle_mb, idle_probe.samples, load, load_probe.samples, errors, never)
     finally:
         stack.down()

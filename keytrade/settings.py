@@ -332,4 +332,6 @@ BOTS_MARKET_DATA_SECONDS = env.float("BOTS_MARKET_DATA_SECONDS", default=2.0)
 BOTS_TICK_LEASE_SECONDS = env.int("BOTS_TICK_LEASE_SECONDS", default=60)
 # A dispatched tick not started within this many seconds is dispatched again (lost message).
 BOTS_DISPATCH_TTL_SECONDS = env.int("BOTS_DISPATCH_TTL_SECONDS", default=30)
+# Due bots travel to workers in batches of at most this many ids (one message, one claim).
+BOTS_TICK_BATCH = env.int("BOTS_TICK_BATCH", default=50)
 BOTS_DRY_RUN_FEE_RATE = Decimal(env.str("BOTS_DRY_RUN_FEE_RATE", default="0.001"))

@@ -120,20 +120,32 @@ def key_cancel_all_task(key_id: str) -> None:
     account_sync(key_id=key_id)
 
 
-# Ticks travel in small batches of ids: one Celery message per tick costs more CPU than a
-# dry-run tick itself. Each bot is still claimed on its own row, so a batch that is delivered
+# Ticks travel in batches of ids: one Celery message per tick costs more CPU than a dry-run
+# tick itself, and a batch is claimed, loaded and fed market data with a handful of queries and
+# cache reads in all. Each bot is still claimed on its own row, so a batch that is delivered
 # twice or split by a restart never ticks a bot twice.
-BOTS_PER_MESSAGE = 10
+BOTS_TICK_BUDGET_SECONDS = 30  # start no tick after this; well inside the limits and the lease
+
+
+def _batches(ids: list[str], size: int) -> list[list[str]]:
+    """Split ids into the fewest batches of at most `size`, as even as possible."""
+    if not ids:
+        return []
+    count = -(-len(ids) // max(size, 1))
+    step = -(-len(ids) // count)
+    return [ids[start : start + step] for start in range(0, len(ids), step)]
 
 
 @shared_task(soft_time_limit=20, time_limit=30, ignore_result=True)
 def bots_dispatch_task() -> int:
-    """Queue one tick for every running bot that is due (ids only, in small batches)."""
+    """Queue one tick for every running bot that is due (ids only, in batches)."""
+    from django.conf import settings
+
     from trading.services.bots import bots_due  # bots import order services; keep startup lean
 
     ids = bots_due()
-    for start in range(0, len(ids), BOTS_PER_MESSAGE):
-        bots_tick_task.delay(ids[start : start + BOTS_PER_MESSAGE])
+    for batch in _batches(ids, settings.BOTS_TICK_BATCH):
+        bots_tick_task.delay(batch)
     return len(ids)
 
 
@@ -148,13 +160,13 @@ def bot_tick_task(self, bot_id: str) -> None:
 @shared_task(bind=True, soft_time_limit=50, time_limit=60, acks_late=True, ignore_result=True)
 def bots_tick_task(self, bot_ids: list[str]) -> None:
     """Run the ticks of a batch of bots, each claimed on its own row."""
-    from trading.services.bots import bot_tick
+    from trading.services.bots import bots_tick
 
-    for bot_id in bot_ids:
-        try:
-            bot_tick(bot_id=bot_id, worker=self.request.hostname or "")
-        except Exception:  # one bot's storage failure must not skip the others in the batch
-            logger.exception("bot tick failed outside the engine", extra={"bot": bot_id})
+    bots_tick(
+        bot_ids=bot_ids,
+        worker=self.request.hostname or "",
+        budget_seconds=BOTS_TICK_BUDGET_SECONDS,
+    )
 
 
 # Backtesting's tasks live in their own module; imported here so Celery's autodiscovery

@@ -1,5 +1,6 @@
 """The bot engine's guarantees: risk limits, daily-loss stop, kill switches, claims, restarts."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,8 @@ from tests.trading.bot_helpers import make_bot_trader, new_bot, send_orders, sta
 from tests.trading.conftest import paper_key_for
 from trading.bots.models import Bot, BotEvent
 from trading.models import OrderIntent
-from trading.services.bots import bot_tick, bots_due, bots_stop_all
+from trading.services import bots as bot_services
+from trading.services.bots import bot_stop, bot_tick, bots_due, bots_stop_all, bots_tick
 from trading.services.halt import trading_halt_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -136,6 +138,57 @@ def test_a_bot_never_ticks_twice_at_once(bot_trader, live_key):
     assert _claim(bot.pk, "worker-a") is not None
     assert _claim(bot.pk, "worker-b") is None
     assert bot_tick(bot_id=bot.pk, worker="worker-b") is False
+
+
+def test_a_batch_ticks_each_due_bot_once_and_leaves_the_others_alone(bot_trader, live_key):
+    params = {"lower": "49000", "upper": "51000", "levels": 5, "amount": "0.01"}
+
+    def dry():
+        bot = new_bot(bot_trader, live_key, strategy="grid", params=params, mode="dry_run")
+        return started(bot, bot_trader)
+
+    due, also_due, not_due, busy = dry(), dry(), dry(), dry()
+    assert len(bots_due()) == 4  # all four are marked dispatched
+    later = timezone.now() + timedelta(minutes=5)
+    Bot.objects.filter(pk=not_due.pk).update(next_tick_at=later)
+    Bot.objects.filter(pk=busy.pk).update(claimed_until=later, claimed_by="other-worker")
+    ids = [str(b.pk) for b in (due, also_due, not_due, busy)]
+    assert bots_tick(bot_ids=ids, worker="w") == 2
+    assert bots_tick(bot_ids=ids, worker="w") == 0  # delivered twice: nothing ticks again
+    rows = {b.pk: b for b in Bot.objects.all()}
+    assert [rows[b.pk].tick_seq for b in (due, also_due, not_due, busy)] == [1, 1, 0, 0]
+    assert rows[due.pk].sim["orders"] and rows[also_due.pk].sim["orders"]
+    assert rows[due.pk].claimed_by == "" and rows[busy.pk].claimed_by == "other-worker"
+    # The skipped bot's dispatch mark is cleared, so beat queues it again when it is due.
+    assert rows[not_due.pk].dispatched_until is None
+
+
+def test_a_batch_out_of_time_hands_its_bots_back_unticked(bot_trader, live_key):
+    bot = grid_bot(bot_trader, live_key)
+    assert bots_tick(bot_ids=[str(bot.pk)], worker="w", budget_seconds=-1) == 0
+    bot.refresh_from_db()
+    assert (bot.tick_seq, bot.claimed_by, bot.claimed_until) == (0, "", None)
+    assert bots_due() == [str(bot.pk)]  # due again at once
+    assert not OrderIntent.objects.filter(bot=bot).exists()
+
+
+def test_orders_placed_by_a_tick_that_ran_while_the_owner_stopped_the_bot_are_cancelled(
+    bot_trader, live_key, monkeypatch
+):
+    bot = started(
+        new_bot(bot_trader, live_key, strategy="grid", params=GRID, mode="dry_run"), bot_trader
+    )
+    real_tick_run = bot_services.tick_run
+
+    def stopped_during_the_tick(claimed, **kwargs):
+        bot_stop(bot=Bot.objects.get(pk=claimed.pk), actor=bot_trader)
+        return real_tick_run(claimed, **kwargs)
+
+    monkeypatch.setattr(bot_services, "tick_run", stopped_during_the_tick)
+    bot = tick(bot)
+    assert bot.status == Bot.Status.STOPPED and bot.tick_seq == 1
+    assert bot.claimed_by == "" and bot.sim["orders"] == {}
+    assert BotEvent.objects.filter(bot=bot, message__startswith="Cancelled 4 simulated").exists()
 
 
 def test_a_tick_retried_after_a_lost_worker_reuses_its_intents(bot_trader, live_key):

@@ -11,6 +11,7 @@ written here (services/bots.py stores the outcome in one transaction).
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.conf import settings
 
 from trading.bots.dryrun import DryRunWallet
-from trading.bots.market import key_balances, market_snapshot, shared
+from trading.bots.market import MarketData, key_balances, market_snapshot
 from trading.bots.models import Bot, BotEvent, BotTrade
 from trading.bots.pnl import PnlBook
 from trading.bots.risk import RiskLimits, daily_loss_breached, order_refusal
@@ -92,14 +93,14 @@ def _describe(request: OrderRequest) -> str:
 class DryVenue:
     """Orders and fills simulated locally against live prices; nothing is sent."""
 
-    def __init__(self, bot: Bot, strategy, client_factory):
+    def __init__(self, bot: Bot, strategy, client_factory, data: MarketData):
         self.bot = bot
         self.wallet = DryRunWallet(
             sim=bot.sim, symbols=strategy.symbols(), fee_rate=settings.BOTS_DRY_RUN_FEE_RATE
         )
         if not self.wallet.funded:
             assets = {a for s in strategy.symbols() for a in split_symbol(s)}
-            balances = key_balances(key_id=bot.key_id, client_factory=client_factory)
+            balances = key_balances(key_id=bot.key_id, client_factory=client_factory, data=data)
             self.wallet.fund({a: balances.get(a, Decimal(0)) for a in sorted(assets)})
 
     def fills(self, out: TickOutcome, seq: int, now: datetime) -> list[Fill]:
@@ -132,8 +133,9 @@ class DryVenue:
 class LiveVenue:
     """Orders through the order path to the exchange (the paper exchange counts as live)."""
 
-    def __init__(self, bot: Bot, strategy, client_factory):
+    def __init__(self, bot: Bot, strategy, client_factory, data: MarketData):
         self.bot, self.strategy, self.client_factory = bot, strategy, client_factory
+        self.data = data
         self._client = None
 
     @property
@@ -179,7 +181,7 @@ class LiveVenue:
             return
         key = self.bot.key
         for symbol in sorted({i.symbol for i in open_intents}):
-            listed = shared(
+            listed = self.data.get(
                 f"key:{key.pk}:open:{symbol}",
                 lambda symbol=symbol: {
                     o.client_order_id for o in self.client.fetch_open_orders(symbol)
@@ -219,7 +221,9 @@ class LiveVenue:
         ]
 
     def position(self) -> Position:
-        balances = key_balances(key_id=self.bot.key_id, client_factory=self.client_factory)
+        balances = key_balances(
+            key_id=self.bot.key_id, client_factory=self.client_factory, data=self.data
+        )
         return Position(dict(balances))
 
     def cancel(self, out: TickOutcome, seq: int, ref: str) -> bool:
@@ -294,8 +298,12 @@ def _trade(bot: Bot, seq: int, fill: Fill, *, dry_run: bool) -> BotTrade:
 # --- the tick ---------------------------------------------------------------------------------
 
 
-def tick_run(bot: Bot, *, seq: int, now: datetime) -> TickOutcome:
-    """Run one decision step of `bot` (tick number `seq`) and return what to store."""
+def tick_run(bot: Bot, *, seq: int, now: datetime, data: MarketData | None = None) -> TickOutcome:
+    """Run one decision step of `bot` (tick number `seq`) and return what to store.
+
+    `data` is shared by the ticks of one batch: market data and exchange clients per batch.
+    """
+    data = data or MarketData()
     try:
         strategy = strategy_build(slug=bot.strategy, symbol=bot.symbol, params=bot.params)
     except ValueError as exc:
@@ -304,19 +312,21 @@ def tick_run(bot: Bot, *, seq: int, now: datetime) -> TickOutcome:
         raise KeyUnusable("The bot's key is not active for trading, so the bot cannot run live.")
 
     def factory():
-        return client_for_key(bot.key)
+        return data.client(bot.key_id, lambda: client_for_key(bot.key))
 
     market = market_snapshot(
-        exchange=bot.key.exchange, client_factory=factory, strategy=strategy, now=now
+        exchange=bot.key.exchange, client_factory=factory, strategy=strategy, now=now, data=data
     )
     book = PnlBook.from_json(bot.book, realized=bot.realized_pnl, fees=bot.fees_quote)
     out = TickOutcome(
-        state=dict(bot.state) if bot.state else strategy.initial_state(),
+        # A deep copy: the store writes the state only when it differs from the row's, so a
+        # strategy that changed a nested value in place must not change the row's copy too.
+        state=copy.deepcopy(bot.state) if bot.state else strategy.initial_state(),
         book=book,
         unrealized=Decimal(0),
         prices={s: t.last for s, t in market.tickers.items()},
     )
-    venue = LiveVenue(bot, strategy, factory) if bot.is_live else DryVenue(bot, strategy, factory)
+    venue = (LiveVenue if bot.is_live else DryVenue)(bot, strategy, factory, data)
     fills = venue.fills(out, seq, now)
     for trade in out.trades:
         book.apply(

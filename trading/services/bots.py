@@ -1,14 +1,18 @@
 """Bots: create, start, pause, stop, risk stop, stop everything, the kill switch, and ticks.
 
-A bot is a row. Beat's dispatcher (`bots_due`) hands due bot ids to workers; `bot_tick` claims
-the row with a conditional UPDATE (a lease), so a bot never ticks twice at once, and a lease
-left by a dead worker expires. Lifecycle changes are audited and written to the bot's log.
+A bot is a row. Beat's dispatcher (`bots_due`) hands due bot ids to workers in batches;
+`bots_tick` claims each row with a conditional UPDATE (a lease; one statement per batch), so
+a bot never ticks twice at once, and a lease left by a dead worker expires. Lifecycle
+changes are audited and written to the bot's log.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -24,7 +28,9 @@ from accounts.selectors import user_has_mfa
 from accounts.services.audit import audit_record
 from accounts.services.notifications import notify
 from trading.bots.engine import BotFailure, KeyUnusable, TickOutcome, tick_run
+from trading.bots.market import MarketData
 from trading.bots.models import Bot, BotEvent, BotSnapshot, BotTrade
+from trading.bots.row_update import row_update
 from trading.exchange import errors
 from trading.models import AccountLimits, Order, OrderIntent
 from trading.services.halt import trading_is_halted
@@ -388,55 +394,137 @@ def bots_due(*, limit: int = 5000) -> list[str]:
     return [str(pk) for pk in ids]
 
 
-def _claim(bot_id, worker: str) -> Bot | None:
+def _claim_token(worker: str) -> str:
+    # One token per batch, not the worker's name: two pool processes of one worker share the
+    # name, and only the batch that claimed a row may store its tick.
+    return f"{worker[:180]}#{uuid.uuid4().hex[:12]}"
+
+
+def _claim_batch(bot_ids, token: str) -> list[Bot]:
+    """Claim the due, unclaimed bots among `bot_ids` for `token`; return them loaded."""
     now = timezone.now()
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    # The compare-and-set that keeps a bot from ticking twice at once.
+    # The compare-and-set that keeps a bot from ticking twice at once: one UPDATE for the
+    # whole batch, each row claimed on its own conditions.
     claimed = (
-        Bot.objects.filter(pk=bot_id, status=St.RUNNING, next_tick_at__lte=now)
+        Bot.objects.filter(pk__in=bot_ids, status=St.RUNNING, next_tick_at__lte=now)
         .filter(free)
         .update(
             claimed_until=now + timedelta(seconds=settings.BOTS_TICK_LEASE_SECONDS),
-            claimed_by=worker[:200],
+            claimed_by=token,
             dispatched_until=None,
         )
     )
-    if claimed != 1:
+    bots = []
+    if claimed:
+        # Only the key columns a tick reads: selecting every key and user column costs more
+        # than the rest of a dry-run tick.
+        bot_fields = [f.attname for f in Bot._meta.concrete_fields]
+        bots = list(
+            Bot.objects.filter(pk__in=bot_ids, claimed_by=token)
+            .select_related("key")
+            .only(*bot_fields, *_TICK_KEY_FIELDS)
+            .order_by("next_tick_at")
+        )
+    if len(bots) < len(bot_ids):
         # Not due (or someone else's): free the dispatch mark so beat queues it when it is due.
-        Bot.objects.filter(pk=bot_id, dispatched_until__isnull=False).update(dispatched_until=None)
-        return None
-    # Only the key columns a tick reads: selecting every key and user column costs more
-    # than the rest of a dry-run tick.
-    bot_fields = [f.attname for f in Bot._meta.concrete_fields]
-    return Bot.objects.select_related("key").only(*bot_fields, *_TICK_KEY_FIELDS).get(pk=bot_id)
+        mine = {str(bot.pk) for bot in bots}
+        Bot.objects.filter(
+            pk__in=[pk for pk in bot_ids if str(pk) not in mine], dispatched_until__isnull=False
+        ).update(dispatched_until=None)
+    return bots
+
+
+def _claim(bot_id, worker: str) -> Bot | None:
+    """Claim one due bot for `worker`; None when it is not due or someone else has it."""
+    bots = _claim_batch([bot_id], _claim_token(worker))
+    return bots[0] if bots else None
+
+
+def bots_tick(*, bot_ids, worker: str = "", budget_seconds: float | None = None) -> int:
+    """Claim the due bots among `bot_ids` and run one tick of each; return how many ran.
+
+    The batch shares one claim query, one load query, its market data (each value read from
+    the cache once) and one transaction that stores every outcome; each bot still ticks,
+    fails and is stopped on its own. Bots not started within `budget_seconds` are handed back
+    unticked (beat dispatches them again at once).
+    """
+    token = _claim_token(worker)
+    bots = _claim_batch(bot_ids, token)
+    data = MarketData()
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    ran: list[_Ran] = []
+    done = 0
+    try:
+        for bot in bots:
+            if deadline is not None and time.monotonic() > deadline:
+                logger.warning("bot batch ran out of time", extra={"left": len(bots) - done})
+                break
+            try:
+                tick = _tick_claimed(bot, token, data)
+            except Exception:  # one bot's failure outside the engine must not skip the others
+                logger.exception("bot tick failed outside the engine", extra={"bot": str(bot.pk)})
+                tick = None
+            if tick is not None:
+                ran.append(tick)
+            done += 1
+    finally:
+        if done < len(bots):  # cut short (time limit, shutdown): hand the rest back now
+            left = [bot.pk for bot in bots[done:]]
+            Bot.objects.filter(pk__in=left, claimed_by=token).update(
+                claimed_until=None, claimed_by=""
+            )
+        _store_all(ran, token)
+    for tick in ran:
+        try:
+            _after_store(tick)
+        except Exception:
+            logger.exception("bot tick failed after storing", extra={"bot": str(tick.bot.pk)})
+    return done
 
 
 def bot_tick(*, bot_id, worker: str = "") -> bool:
     """Claim a due bot and run one tick; return False when it was not due or already claimed."""
-    bot = _claim(bot_id, worker)
-    if bot is None:
-        return False
+    return bots_tick(bot_ids=[bot_id], worker=worker) == 1
+
+
+@dataclass
+class _Ran:
+    """A tick that ran and waits to be stored with the rest of its batch."""
+
+    bot: Bot
+    out: TickOutcome
+    fields: dict
+    rows: list = dc_field(default_factory=list)  # its trades, events and snapshot
+    stopped_meanwhile: bool | None = None  # None: not stored (the claim was lost)
+
+
+def _tick_claimed(bot: Bot, token: str, data: MarketData) -> _Ran | None:
     now = timezone.now()
     seq = bot.tick_seq + 1
     lateness_ms = int((now - bot.next_tick_at).total_seconds() * 1000)
     halted = _halt_reason(bot)
     if halted:
-        _release(bot, worker)
+        _release(bot, token)
         bots_kill_switch(reason=halted, user=bot.user)
-        return True
+        return None
     try:
-        outcome = tick_run(bot, seq=seq, now=now)
+        outcome = tick_run(bot, seq=seq, now=now, data=data)
     except Exception as exc:  # a bot never fails silently: every failure is in its log
-        _failed(bot, worker, exc, now=now)
-        return True
-    stopped_meanwhile = _store(bot, worker, outcome, seq=seq, now=now, lateness_ms=lateness_ms)
-    if outcome.risk_stop:
-        bot_risk_stop(bot=bot, reason=outcome.risk_stop)
-    elif stopped_meanwhile:
+        _failed(bot, token, exc, now=now)
+        return None
+    fields = _tick_fields(bot, outcome, seq=seq, now=now, lateness_ms=lateness_ms)
+    return _Ran(bot, outcome, fields, _tick_rows(bot, outcome, now=now))
+
+
+def _after_store(tick: _Ran) -> None:
+    bot = tick.bot
+    if tick.out.risk_stop:
+        bot_risk_stop(bot=bot, reason=tick.out.risk_stop)
+    elif tick.stopped_meanwhile:
         # The owner stopped the bot while this tick placed orders: cancel those too.
         bot.refresh_from_db(fields=["status", "sim"])
         bot_orders_cancel(bot=bot)
-    return True
 
 
 _halts = {"at": -1.0, "global": False, "users": frozenset()}
@@ -472,21 +560,12 @@ def _next_tick(bot: Bot, now):
     return scheduled if scheduled > now else now + step
 
 
-def _store(bot: Bot, worker: str, out: TickOutcome, *, seq: int, now, lateness_ms: int) -> bool:
-    """Store a tick's outcome; return True if the bot was stopped while the tick ran."""
+def _tick_fields(bot: Bot, out: TickOutcome, *, seq: int, now, lateness_ms: int) -> dict:
+    """The bot row's new values after a tick: only what changed, plus the schedule."""
     book = out.book
-    total = book.realized + out.unrealized - book.fees
-    day_start = bot.pnl_day_start if bot.pnl_day == now.date() else bot.total_pnl
     fields = {
-        "state": out.state,
-        "book": book.to_json(),
-        "realized_pnl": book.realized,
-        "fees_quote": book.fees,
         "unrealized_pnl": out.unrealized,
-        "pnl_day": now.date(),
-        "pnl_day_start": day_start,
         "tick_seq": seq,
-        "consecutive_failures": 0,
         "last_tick_at": now,
         "last_tick_lateness_ms": lateness_ms,
         "next_tick_at": _next_tick(bot, now),
@@ -494,37 +573,93 @@ def _store(bot: Bot, worker: str, out: TickOutcome, *, seq: int, now, lateness_m
         "claimed_by": "",
         "updated_at": now,
     }
+    # A quiet tick changes none of these; leaving them out spares their JSON and SQL.
+    changed = {
+        "state": out.state,
+        "book": book.to_json(),
+        "realized_pnl": book.realized,
+        "fees_quote": book.fees,
+        "consecutive_failures": 0,
+        "pnl_day": now.date(),
+        "pnl_day_start": bot.pnl_day_start if bot.pnl_day == now.date() else bot.total_pnl,
+    }
     if out.sim is not None:
-        fields["sim"] = out.sim
-    mine = Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200])
-    with transaction.atomic():
-        # Only the claimant stores: a tick that outlived its lease is discarded. The status
-        # condition spots, in the same query, an owner who stopped the bot during the tick.
-        stopped_meanwhile = False
-        if not mine.filter(status__in=(St.RUNNING, St.PAUSED)).update(**fields):
-            if not mine.update(**fields):
-                logger.warning("bot tick lost its claim", extra={"bot": str(bot.pk), "seq": seq})
-                return False
-            stopped_meanwhile = True
-        BotTrade.objects.bulk_create(out.trades)
-        BotEvent.objects.bulk_create(out.events)
-        if bot.last_tick_at is None or out.trades or bot.last_tick_at.minute != now.minute:
-            BotSnapshot.objects.create(
+        changed["sim"] = out.sim
+    fields.update({k: v for k, v in changed.items() if getattr(bot, k) != v})
+    return fields
+
+
+def _tick_rows(bot: Bot, out: TickOutcome, *, now) -> list:
+    """The rows a tick adds: its trades, its events and (at most once a minute) a snapshot."""
+    rows = [*out.trades, *out.events]
+    if bot.last_tick_at is None or out.trades or bot.last_tick_at.minute != now.minute:
+        book = out.book
+        rows.append(
+            BotSnapshot(
                 bot=bot,
                 ts=now,
-                total_pnl=total,
+                total_pnl=book.realized + out.unrealized - book.fees,
                 realized_pnl=book.realized,
                 unrealized_pnl=out.unrealized,
                 fees_quote=book.fees,
                 price=out.prices.get(bot.symbol),
             )
-    for name, value in fields.items():
-        setattr(bot, name, value)
-    return stopped_meanwhile
+        )
+    return rows
 
 
-def _release(bot: Bot, worker: str) -> None:
-    Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200]).update(claimed_until=None, claimed_by="")
+def _store_row(tick: _Ran, token: str) -> None:
+    """Write one tick's bot row if this batch still holds its claim."""
+    pk, fields = tick.bot.pk, tick.fields
+    # Only the claimant stores: a tick that outlived its lease is discarded. The status
+    # condition spots, in the same query, an owner who stopped the bot during the tick.
+    tick.stopped_meanwhile = None
+    live = (St.RUNNING, St.PAUSED)
+    if row_update(Bot, pk=pk, values=fields, where={"claimed_by": token, "status__in": live}):
+        tick.stopped_meanwhile = False
+    elif row_update(Bot, pk=pk, values=fields, where={"claimed_by": token}):
+        tick.stopped_meanwhile = True
+    else:
+        seq = tick.fields["tick_seq"]
+        logger.warning("bot tick lost its claim", extra={"bot": str(tick.bot.pk), "seq": seq})
+
+
+def _insert_rows(ticks: list[_Ran]) -> None:
+    rows = [row for tick in ticks if tick.stopped_meanwhile is not None for row in tick.rows]
+    for model in (BotTrade, BotEvent, BotSnapshot):
+        batch = [row for row in rows if type(row) is model]
+        if batch:
+            model.objects.bulk_create(batch)
+
+
+def _store_all(ticks: list[_Ran], token: str) -> None:
+    """Store a batch's outcomes in one transaction (one at a time if that fails)."""
+    if not ticks:
+        return
+    try:
+        with transaction.atomic():
+            for tick in ticks:
+                _store_row(tick, token)
+            _insert_rows(ticks)
+    except Exception:
+        # One bad outcome must not cost the batch: store each on its own.
+        logger.exception("storing a batch of bot ticks failed; storing them one by one")
+        for tick in ticks:
+            try:
+                with transaction.atomic():
+                    _store_row(tick, token)
+                    _insert_rows([tick])
+            except Exception:
+                tick.stopped_meanwhile = None
+                logger.exception("storing a bot tick failed", extra={"bot": str(tick.bot.pk)})
+    for tick in ticks:
+        if tick.stopped_meanwhile is not None:
+            for name, value in tick.fields.items():
+                setattr(tick.bot, name, value)
+
+
+def _release(bot: Bot, token: str) -> None:
+    Bot.objects.filter(pk=bot.pk, claimed_by=token).update(claimed_until=None, claimed_by="")
 
 
 def _failure_message(exc: Exception) -> str:
@@ -569,19 +704,19 @@ def _key_stop_message(bot: Bot, message: str) -> str:
     )
 
 
-def _failed(bot: Bot, worker: str, exc: Exception, *, now) -> None:
+def _failed(bot: Bot, token: str, exc: Exception, *, now) -> None:
     if isinstance(exc, errors.KeyRejected):
         exc = _key_rejected(bot, exc)
     message = _failure_message(exc)
     if not isinstance(exc, BotFailure | errors.ExchangeError):
         logger.exception("bot tick failed", extra={"bot": str(bot.pk)})
     if isinstance(exc, KeyUnusable):
-        _key_unusable_stop(bot, worker, message, now=now)
+        _key_unusable_stop(bot, token, message, now=now)
         return
     failures = bot.consecutive_failures + 1
     backoff = timedelta(seconds=min(bot.tick_interval_seconds * failures, 300))
     with transaction.atomic():
-        Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200]).update(
+        Bot.objects.filter(pk=bot.pk, claimed_by=token).update(
             consecutive_failures=failures,
             next_tick_at=now + backoff,
             claimed_until=None,
@@ -599,10 +734,10 @@ def _failed(bot: Bot, worker: str, exc: Exception, *, now) -> None:
     bot_notify(bot=bot, kind="bot_error", title=f"Bot “{bot.name}” stopped on errors", body=message)
 
 
-def _key_unusable_stop(bot: Bot, worker: str, message: str, *, now) -> None:
+def _key_unusable_stop(bot: Bot, token: str, message: str, *, now) -> None:
     """Stop a bot whose key cannot be used, at once: retrying cannot help."""
     with transaction.atomic():
-        Bot.objects.filter(pk=bot.pk, claimed_by=worker[:200]).update(
+        Bot.objects.filter(pk=bot.pk, claimed_by=token).update(
             claimed_until=None, claimed_by="", updated_at=now
         )
         message = _key_stop_message(bot, message)
