@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.db.models.fields.json import KT
 from django.http import Http404
 
 from accounts.models import AuditEvent, ExchangeKey
@@ -49,8 +50,20 @@ def candle_download_get_for_user(*, user, id, request=None) -> CandleDownload:
 
 
 def backtests_for_user(*, user) -> QuerySet[BacktestRun]:
-    """The user's backtest runs, newest first, without their stored results."""
-    return BacktestRun.objects.filter(user=user).defer("result").order_by("-created_at")
+    """The user's backtest runs, newest first, without their stored results.
+
+    Each row carries `summary_return` and `summary_trades` (text, None until done), read from
+    the stored result by the database, so the list never loads trades or equity curves.
+    """
+    return (
+        BacktestRun.objects.filter(user=user)
+        .defer("result")
+        .annotate(
+            summary_return=KT("result__summary__total_return"),
+            summary_trades=KT("result__summary__trades"),
+        )
+        .order_by("-created_at")
+    )
 
 
 def sweeps_for_user(*, user) -> QuerySet[SweepRun]:

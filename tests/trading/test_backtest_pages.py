@@ -175,3 +175,27 @@ def test_a_run_whose_worker_died_is_failed_after_the_time_limit(runner, candles)
     alive.refresh_from_db()
     assert (dead.status, alive.status) == ("failed", "running")
     assert "worker running this job stopped" in dead.error
+
+
+def test_the_list_shows_each_finished_runs_return_and_trades_without_loading_results(
+    client, runner, candles, django_assert_max_num_queries
+):
+    from trading.services.backtest_reports import stat_text
+
+    done = finished_run(runner)
+    queued = backtest_create(user=runner, **run_kwargs())
+    summary = done.result["summary"]
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("trading:backtest_list")).content.decode()
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
+    by_id = {row.split("/backtests/")[1].split("/")[0]: row for row in rows if "/backtests/" in row}
+    finished_row, queued_row = by_id[str(done.id)], by_id[str(queued.id)]
+    assert f">{stat_text('total_return', summary['total_return'])}<" in finished_row
+    assert f">{summary['trades']:,}<" in finished_row
+    assert queued_row.count(">–<") == 2  # no figures before a run is done
+    # The list reads the two figures in SQL; it never loads the stored trades and equity.
+    from trading.selectors_backtests import backtests_for_user
+
+    listed = backtests_for_user(user=runner).get(pk=done.pk)
+    assert "result" in listed.get_deferred_fields()
+    assert float(listed.summary_return) == pytest.approx(summary["total_return"])

@@ -83,3 +83,14 @@ def rate_percent(value) -> str:
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
     return f"{normalize(number)} %"
+
+
+@register.filter
+def backtest_stat(value, key: str) -> str:
+    """A backtest statistic as the results page prints it ("+12.34 %", "1,204"); "–" if none."""
+    from trading.services.backtest_reports import stat_text
+
+    try:
+        return stat_text(key, value)
+    except (TypeError, ValueError):
+        return "–"
