@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from accounts.models import AuditChainHead, AuditEvent
@@ -94,27 +94,25 @@ def _append_sql(vendor: str, for_update: bool) -> tuple[str, str, str]:
     return lock, insert, advance
 
 
-def _statements() -> tuple[str, str, str]:
-    return _append_sql(connection.vendor, connection.features.has_select_for_update)
+def _statements(conn) -> tuple[str, str, str]:
+    return _append_sql(conn.vendor, conn.features.has_select_for_update)
 
 
-def _head_locked_state(cursor) -> tuple[int, str] | None:
+def _head_locked_state(cursor, conn) -> tuple[int, str] | None:
     """Lock the head row and return (last_seq, last_hash); None when there is no head."""
-    cursor.execute(_statements()[0], [1])
+    cursor.execute(_statements(conn)[0], [1])
     return cursor.fetchone()
 
 
-def _append(cursor, event: AuditEvent, last_seq: int, last_hash: str) -> None:
-    _, insert, advance = _statements()
+def _append(cursor, conn, event: AuditEvent, last_seq: int, last_hash: str) -> None:
+    _, insert, advance = _statements(conn)
     event.seq, event.prev_hash = last_seq + 1, last_hash
     event.created_at = timezone.now()
     event.hash = event_hash(event)
     fields = AuditEvent._meta.concrete_fields
-    cursor.execute(
-        insert, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
-    )
+    cursor.execute(insert, [f.get_db_prep_save(getattr(event, f.attname), conn) for f in fields])
     cursor.execute(advance, [event.seq, event.hash, 1])
-    event._state.adding, event._state.db = False, connection.alias
+    event._state.adding, event._state.db = False, conn.alias
 
 
 def audit_record(
@@ -146,16 +144,18 @@ def audit_record(
         user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:512],
         detail=_clean_detail(detail),
     )
+    # The connection wrapper itself: each read through django.db.connection costs a lookup.
+    conn = connections[DEFAULT_DB_ALIAS]
     # No savepoint of its own: a failed append fails the caller's transaction with it.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), conn.cursor() as cursor:
         # Locking the head row serialises appends across processes, so seq and prev_hash agree.
-        state = _head_locked_state(cursor)
+        state = _head_locked_state(cursor, conn)
         if state is not None:
-            _append(cursor, event, *state)
+            _append(cursor, conn, event, *state)
     if state is None:  # an empty trail (after a flush), or a deleted head: the careful path
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(), conn.cursor() as cursor:
             head = _locked_head()
-            _append(cursor, event, head.last_seq, head.last_hash)
+            _append(cursor, conn, event, head.last_seq, head.last_hash)
     return event
 
 

@@ -21,9 +21,11 @@ from accounts.validators import (
     normalize_ip_whitelist,
     validate_credential,
 )
+from keytrade import rawsql
 from keytrade.logging import register_secret
 
 SECRET_FIELDS = ("api_key", "secret", "passphrase")
+_CREDENTIAL_FIELDS = [ExchangeKey._meta.get_field(n) for n in ("status", *SECRET_FIELDS)]
 CONNECT_PERMISSION = "accounts.connect_keys"
 UNDECRYPTABLE_REASON = (
     "keytrade can no longer decrypt this key's credentials (the server's encryption keys "
@@ -322,6 +324,23 @@ def _mark_undecryptable(key_id, error: str) -> None:
             )
 
 
+@sensitive_variables("row")
+def key_credentials_row(*, key_id) -> tuple | None:
+    """`ExchangeKey.objects.filter(pk=).values_list("status", *SECRET_FIELDS).first()`.
+
+    Written out once: it runs for every order, and compiling it through the ORM cost more
+    than the query. The ciphertexts are decrypted by the fields' own converters, as there.
+    """
+    conn = rawsql.db()
+    q = conn.ops.quote_name
+    names = ", ".join(q(f.column) for f in _CREDENTIAL_FIELDS)
+    sql = f"SELECT {names} FROM {rawsql.table(conn, ExchangeKey)} WHERE {q('id')} = %s"  # noqa: S608
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [rawsql.prep(conn, ExchangeKey._meta.pk, key_id)])
+        row = cursor.fetchone()
+    return None if row is None else tuple(rawsql.read(conn, _CREDENTIAL_FIELDS, row))
+
+
 @sensitive_variables("row", "values")
 def key_credentials(*, key_id) -> Credentials:
     """Decrypt a key's credentials for the exchange client; fail closed if they do not decrypt.
@@ -332,7 +351,7 @@ def key_credentials(*, key_id) -> Credentials:
     """
     # One query per order: the status and the ciphertexts (decrypted as the row is read).
     try:
-        row = ExchangeKey.objects.filter(pk=key_id).values_list("status", *SECRET_FIELDS).first()
+        row = key_credentials_row(key_id=key_id)
         if row is not None and row[0] != ExchangeKey.Status.UNDECRYPTABLE:
             values = (row[1], row[2], row[3] or "")
             if not all(isinstance(value, str) for value in values):

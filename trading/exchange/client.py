@@ -215,7 +215,8 @@ class ExchangeClient:
     def _markets_loaded(self) -> None:
         # Load markets as a read first, so a failure there is "not sent", never "unknown".
         self._require("trade")
-        self._call(READ, None, "load_markets")
+        if not (self._ex.markets and self._ex.markets_by_id):  # ccxt keeps them once loaded
+            self._call(READ, None, "load_markets")
 
     def create_order(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from trading import sql
 from trading.exchange.types import ExchangeOrder, Trade
 from trading.models import Fill, Order, OrderIntent
 from trading.services.fill_totals import fill_day, fill_totals_rebuild
@@ -40,7 +41,7 @@ def order_record(*, key, order: ExchangeOrder, intent: OrderIntent | None = None
         # the insert alone first (update_or_create would lock-read, then insert).
         try:
             with transaction.atomic():
-                return Order.objects.create(key=key, exchange_order_id=order.id, **create_values)
+                return sql.order_insert(Order(key=key, exchange_order_id=order.id, **create_values))
         except IntegrityError:
             pass  # sync (or an earlier attempt) recorded it first: update it below
     for _ in range(2):

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from trading.models import AccountLimits, OrderIntent
+from trading import sql
+from trading.models import AccountLimits
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def _tighter(user_value, ceiling):
 
 def limits_effective(*, user) -> EffectiveLimits:
     """Return the limits in force for a user: the tighter of theirs and the admin's ceiling."""
-    row = AccountLimits.objects.filter(user=user).first()
+    row = sql.limits_row(user_id=user.pk)
     if row is None:
         row = AccountLimits(user=user)
     ceiling_notional = row.ceiling_max_order_notional
@@ -74,11 +75,7 @@ def limits_check(*, user, symbol: str, notional: Decimal | None, count_rate: boo
         )
     if count_rate:
         since = timezone.now() - timedelta(seconds=60)
-        recent = OrderIntent.objects.filter(
-            user=user,
-            created_at__gte=since,
-            kind__in=[OrderIntent.Kind.PLACE, OrderIntent.Kind.AMEND],
-        ).count()
+        recent = sql.intents_placed_since(user_id=user.pk, since=since)
         if recent >= limits.max_orders_per_minute:
             raise LimitExceeded(
                 f"You reached your limit of {limits.max_orders_per_minute} orders per minute; "

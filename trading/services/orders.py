@@ -13,6 +13,7 @@ from django.db import transaction
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
+from trading import sql
 from trading.key_queries import with_key
 from trading.models import Order, OrderIntent
 from trading.services.limits import LimitExceeded, limits_check
@@ -121,7 +122,7 @@ def _create_intent(*, user, key, request, source, intent_id=None, **fields) -> O
     except ValidationError as exc:
         raise OrderRefused("; ".join(exc.messages)) from None
     with transaction.atomic():
-        intent.save(force_insert=True)
+        sql.intent_insert(intent)
         audit_record(
             event_type="order.new",
             actor=user,

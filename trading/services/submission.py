@@ -17,10 +17,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.services.keys import KeyUndecryptable
+from trading import sql
 from trading.exchange import errors
 from trading.exchange.connect import client_for_key
 from trading.exchange.types import ExchangeOrder
@@ -96,18 +97,10 @@ def _claim(intent_id, worker: str) -> OrderIntent | None:
     now = timezone.now()
     with transaction.atomic():
         # The compare-and-set that makes duplicate deliveries harmless: exactly one row or stop.
-        claimed = OrderIntent.objects.filter(pk=intent_id, status=S.NEW).update(
-            status=S.SUBMITTING,
-            attempt=F("attempt") + 1,
-            claimed_at=now,
-            claimed_by=worker[:200],
-            retry_at=None,
-            updated_at=now,
-        )
-        if claimed != 1:
+        if not sql.intent_claim(intent_id=intent_id, worker=worker[:200], now=now):
             logger.info("already_claimed", extra={"intent": str(intent_id), "worker": worker})
             return None
-        intent = _intents().get(pk=intent_id)
+        intent = sql.intent_for_worker(intent_id=intent_id)
         intent_audit(intent, previous=S.NEW, detail={"worker": worker})
     return intent
 
@@ -136,7 +129,7 @@ def order_submit(*, intent_id, worker: str = "") -> Followup | None:
 def _risk_stopped(intent: OrderIntent, client) -> bool:
     # A halt stops new risk, never a cancellation. (exists() first: the row is rarely active.)
     halt = None
-    if intent.kind != K.CANCEL and TradingHalt.objects.filter(pk=1, active=True).exists():
+    if intent.kind != K.CANCEL and sql.halt_active():
         halt = TradingHalt.objects.filter(pk=1, active=True).first()
     if halt is not None:
         intent_transition(
@@ -278,12 +271,14 @@ def intent_apply(intent: OrderIntent, order: ExchangeOrder, *, frm: tuple[str, .
             "fee_currency": order.fee_currency or intent.fee_currency,
         }
     with transaction.atomic():
+        # No savepoint of its own: nothing here catches its failure, which fails the whole block.
         moved = intent_transition(
             intent,
             to=to,
             frm=frm,
             fields=fields,
             detail={"exchange_order_id": order.id, "status": order.status},
+            savepoint=False,
         )
         if intent.kind == K.CANCEL:
             row = order_record(key=key, order=order)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
+from trading import sql
 from trading.models import OrderIntent
 
 logger = logging.getLogger("trading.orders")
@@ -26,18 +28,23 @@ def intent_transition(
     detail: dict | None = None,
     actor=None,
     request=None,
+    savepoint: bool = True,
 ) -> bool:
     """Move an intent from one of `frm` to `to` if nobody else moved it first; audit the change.
 
     Returns False (and changes nothing) when the row is no longer in one of `frm`: another
     worker or a reconcile got there first, which is normal under duplicate delivery.
+    `savepoint=False` is for a caller whose own transaction fails as a whole if this does.
     """
     fields = dict(fields or {})
     now = timezone.now()
-    with transaction.atomic():
-        updated = OrderIntent.objects.filter(pk=intent.pk, status__in=frm).update(
-            status=to, updated_at=now, **fields
-        )
+    with transaction.atomic(savepoint=savepoint):
+        if any(hasattr(v, "resolve_expression") or isinstance(v, Model) for v in fields.values()):
+            updated = OrderIntent.objects.filter(pk=intent.pk, status__in=frm).update(
+                status=to, updated_at=now, **fields
+            )
+        else:  # the common case, without compiling an UPDATE per transition
+            updated = sql.intent_move(intent_id=intent.pk, to=to, frm=frm, now=now, fields=fields)
         if updated != 1:
             return False
         for name, value in fields.items():

@@ -1,0 +1,260 @@
+"""The order path's written-out statements answer exactly what the ORM expressions they replace.
+
+Every order runs them; the suite runs them on SQLite and (in CI) PostgreSQL.
+"""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import ExchangeKey
+from accounts.services.keys import SECRET_FIELDS, key_credentials_row
+from tests.trading.conftest import make_trader, paper_key_for
+from trading import sql
+from trading.models import AccountLimits, Order, OrderIntent, TradingHalt
+from trading.services import submission
+
+pytestmark = pytest.mark.django_db
+S = OrderIntent.Status
+
+
+def _row(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def _intent(user, key, **extra) -> OrderIntent:
+    values = {
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "type": "limit",
+        "amount": D("0.00123"),
+        "price": D("50000.5"),
+    }
+    intent = OrderIntent(user=user, key=key, **{**values, **extra})
+    intent.save(force_insert=True)
+    return intent
+
+
+@pytest.fixture
+def key(trader):
+    return paper_key_for(trader)
+
+
+def test_limits_row_matches_the_orm_and_is_none_without_a_row(alice, bob):
+    AccountLimits.objects.create(
+        user=alice,
+        max_order_notional=D("1234.5"),
+        max_orders_per_minute=7,
+        allowed_symbols=["BTC/USDT", "ETH/USDT"],
+        ceiling_max_order_notional=D("0.000000000000000001"),
+        ceiling_allowed_symbols=["BTC/USDT"],
+        trading_halted=True,
+    )
+
+    found = sql.limits_row(user_id=alice.pk)
+
+    assert _row(found) == _row(AccountLimits.objects.filter(user=alice).first())
+    assert found.trading_halted is True and found.allowed_symbols == ["BTC/USDT", "ETH/USDT"]
+    assert sql.limits_row(user_id=bob.pk) is None
+
+
+def test_rate_count_matches_the_orm(alice, bob, key):
+    now = timezone.now()
+    other_key = paper_key_for(make_trader(bob), api_key="PAPERkeyBOB3456789abcdef")
+    for kind, age, user, k in [
+        ("place", 5, alice, key),
+        ("amend", 59, alice, key),
+        ("cancel", 5, alice, key),  # cancels do not count
+        ("place", 61, alice, key),  # too old
+        ("place", 5, bob, other_key),  # someone else
+    ]:
+        intent = _intent(user, k, kind=kind)
+        OrderIntent.objects.filter(pk=intent.pk).update(created_at=now - timedelta(seconds=age))
+    since = now - timedelta(seconds=60)
+
+    expected = OrderIntent.objects.filter(
+        user=alice, created_at__gte=since, kind__in=["place", "amend"]
+    ).count()
+
+    assert sql.intents_placed_since(user_id=alice.pk, since=since) == expected == 2
+
+
+@pytest.mark.parametrize("row", [None, False, True])
+def test_halt_check_matches_the_orm(row):
+    TradingHalt.objects.all().delete()
+    if row is not None:
+        TradingHalt.objects.create(pk=1, active=row)
+
+    assert sql.halt_active() is TradingHalt.objects.filter(pk=1, active=True).exists()
+    assert sql.halt_active() is bool(row)
+
+
+def test_intent_insert_writes_what_save_writes(alice, key):
+    fields = {"symbol": "ETH/USDT", "side": "sell", "type": "limit", "amount": D("1.5")}
+    by_orm = OrderIntent(user=alice, key=key, price=D("3000.25"), bot_tag="grid", **fields)
+    by_orm.save(force_insert=True)
+    by_sql = OrderIntent(user=alice, key=key, price=D("3000.25"), bot_tag="grid", **fields)
+
+    sql.intent_insert(by_sql)
+
+    stored = OrderIntent.objects.get(pk=by_sql.pk)
+    assert stored.client_order_id == by_sql.client_order_id != ""
+    assert not by_sql._state.adding
+    differ = {"id", "client_order_id", "created_at", "updated_at"}
+    assert {k: v for k, v in _row(stored).items() if k not in differ} == {
+        k: v for k, v in _row(OrderIntent.objects.get(pk=by_orm.pk)).items() if k not in differ
+    }
+    assert stored.created_at == by_sql.created_at and stored.updated_at == by_sql.updated_at
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.intent_insert(by_sql)  # the same id again: the database still enforces uniqueness
+
+
+def test_claim_matches_the_orm_update_and_happens_once(alice, key):
+    ours, theirs = _intent(alice, key), _intent(alice, key)
+    now = timezone.now()
+
+    assert sql.intent_claim(intent_id=str(ours.pk), worker="w1", now=now) is True
+    OrderIntent.objects.filter(pk=theirs.pk, status=S.NEW).update(
+        status=S.SUBMITTING,
+        attempt=F("attempt") + 1,
+        claimed_at=now,
+        claimed_by="w1",
+        retry_at=None,
+        updated_at=now,
+    )
+
+    a, b = OrderIntent.objects.get(pk=ours.pk), OrderIntent.objects.get(pk=theirs.pk)
+    same = {"status", "attempt", "claimed_at", "claimed_by", "retry_at", "updated_at"}
+    assert {k: _row(a)[k] for k in same} == {k: _row(b)[k] for k in same}
+    assert a.status == S.SUBMITTING and a.attempt == 1
+    # A duplicate delivery finds the row claimed: no second claim.
+    assert sql.intent_claim(intent_id=ours.pk, worker="w2", now=now) is False
+    assert OrderIntent.objects.get(pk=ours.pk).claimed_by == "w1"
+
+
+def test_move_matches_the_orm_update(alice, key):
+    ours, theirs = _intent(alice, key), _intent(alice, key)
+    now = timezone.now()
+
+    def fields(exchange_order_id):
+        return {
+            "exchange_order_id": exchange_order_id,
+            "filled": D("0.0005"),
+            "average": D("49999.99"),
+            "fee": None,
+            "fee_currency": "BNB",
+            "retry_at": now + timedelta(seconds=3),
+        }
+
+    moved = sql.intent_move(
+        intent_id=ours.pk, to=S.OPEN, frm=(S.NEW, S.UNKNOWN), now=now, fields=fields("123")
+    )
+    OrderIntent.objects.filter(pk=theirs.pk, status__in=(S.NEW, S.UNKNOWN)).update(
+        status=S.OPEN, updated_at=now, **fields("124")
+    )
+
+    differ = {"id", "client_order_id", "created_at", "exchange_order_id"}
+    a, b = _row(OrderIntent.objects.get(pk=ours.pk)), _row(OrderIntent.objects.get(pk=theirs.pk))
+    assert moved == 1 and a["exchange_order_id"] == "123"
+    assert {k: v for k, v in a.items() if k not in differ} == {
+        k: v for k, v in b.items() if k not in differ
+    }
+    # Not in one of the expected states: nothing changes.
+    assert sql.intent_move(intent_id=ours.pk, to=S.REJECTED, frm=(S.NEW,), now=now, fields={}) == 0
+    assert OrderIntent.objects.get(pk=ours.pk).status == S.OPEN
+
+
+def _same_instance(found, expected) -> None:
+    # Deferred fields first: reading one would load it.
+    deferred = found.get_deferred_fields()
+    assert deferred == expected.get_deferred_fields()
+    loaded = [f.attname for f in type(found)._meta.concrete_fields if f.attname not in deferred]
+    assert {n: getattr(found, n) for n in loaded} == {n: getattr(expected, n) for n in loaded}
+
+
+@pytest.mark.parametrize("with_target", [False, True])
+def test_worker_read_matches_the_orm_query(alice, key, with_target):
+    target = None
+    if with_target:
+        target = Order.objects.create(
+            key=key,
+            exchange_order_id="77",
+            symbol="BTC/USDT",
+            side="buy",
+            type="limit",
+            status="open",
+            price=D("1"),
+            amount=D("2"),
+        )
+    intent = _intent(alice, key, kind="amend" if with_target else "place", target_order=target)
+
+    found = sql.intent_for_worker(intent_id=str(intent.pk))
+    expected = submission._intents().get(pk=intent.pk)
+
+    # The key's credentials are not read here (their columns are never selected).
+    assert set(SECRET_FIELDS) <= found.key.get_deferred_fields()
+    _same_instance(found, expected)
+    _same_instance(found.key, expected.key)
+    _same_instance(found.user, expected.user)
+    assert found.user.username == "alice" and found.key.status == "active"
+    if with_target:
+        _same_instance(found.target_order, expected.target_order)
+        assert found.target_order.exchange_order_id == "77"
+    else:
+        assert found.target_order is None and expected.target_order is None
+    assert sql.intent_for_worker(intent_id=uuid.uuid4()) is None
+
+
+def test_worker_read_loads_the_fields_the_orm_query_names():
+    by_model = {
+        "key": sql.CLAIM_KEY_FIELDS,
+        "user": sql.CLAIM_USER_FIELDS,
+        "target_order": sql.CLAIM_ORDER_FIELDS,
+    }
+    named = {(r.split("__")[0], r.split("__")[1]) for r in submission._RELATED_FIELDS}
+    assert named | {(rel, "id") for rel in by_model} == {
+        (rel, name) for rel, names in by_model.items() for name in names
+    }
+
+
+def test_order_insert_writes_what_create_writes(alice, key):
+    values = {
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "type": "limit",
+        "status": "open",
+        "price": D("50000"),
+        "amount": D("0.001"),
+        "filled": D("0"),
+        "average": None,
+        "client_order_id": "kt1",
+        "placed_at": timezone.now(),
+    }
+    intent = _intent(alice, key)
+    by_orm = Order.objects.create(key=key, exchange_order_id="1", intent=intent, **values)
+
+    by_sql = sql.order_insert(Order(key=key, exchange_order_id="2", intent=intent, **values))
+
+    differ = {"id", "exchange_order_id", "updated_at"}
+    a, b = _row(Order.objects.get(pk=by_sql.pk)), _row(Order.objects.get(pk=by_orm.pk))
+    assert {k: v for k, v in a.items() if k not in differ} == {
+        k: v for k, v in b.items() if k not in differ
+    }
+    assert a["updated_at"] == by_sql.updated_at
+    with pytest.raises(IntegrityError), transaction.atomic():  # unique per key and exchange id
+        sql.order_insert(Order(key=key, exchange_order_id="2", **values))
+
+
+def test_credentials_read_matches_the_orm_and_decrypts(alice, key):
+    expected = ExchangeKey.objects.filter(pk=key.pk).values_list("status", *SECRET_FIELDS).first()
+
+    found = key_credentials_row(key_id=str(key.pk))
+
+    assert found == expected
+    assert found[1:3] == ("PAPERkey0123456789abcdef", "PAPERsecret0123456789abc")
+    assert key_credentials_row(key_id=uuid.uuid4()) is None
