@@ -8,10 +8,10 @@ here with format_html (escaped exactly as the template would) at a fraction of t
 from html import escape
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from accounts.templatetags.nav_urls import nav_url
 from trading.templatetags.trading_numbers import fixed, side_label, symbol_slug
 
 register = template.Library()
@@ -95,7 +95,7 @@ def _order_row(o, can_trade: bool, prefix: str, market: str) -> str:
 @register.simple_tag
 def order_rows(orders, can_trade=False):
     """<tr> rows for open orders that carry `dec`, with Amend/Cancel links for traders."""
-    prefix = escape(reverse("trading:orders"))
-    market = reverse("trading:market_pick")
+    prefix = escape(nav_url("trading:orders"))  # memoised per process, as the header's
+    market = nav_url("trading:market_pick")
     rows = "\n".join(_order_row(o, can_trade, prefix, market) for o in orders)
     return mark_safe(rows)  # noqa: S308 - every value escaped above
