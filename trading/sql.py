@@ -68,6 +68,9 @@ def _sum(column: str) -> str:
     return f"CAST(SUM({column}) AS NUMERIC)" if connection.vendor == "sqlite" else f"SUM({column})"
 
 
+_MISSING = object()
+
+
 @cache
 def _converters(vendor: str, spec: tuple) -> tuple:
     """(index, expression, converters) per column needing any, as the ORM's compiler finds them.
@@ -103,18 +106,16 @@ def _fetch(sql: str, params, spec: tuple) -> list[list]:
         for (index, expression, functions), memo in zip(converters, seen, strict=True):
             raw = row[index]
             try:
-                row[index] = memo[raw]
-                continue
-            except (KeyError, TypeError):
-                pass
-            value = raw
-            for function in functions:
-                value = function(value, expression, connection)
+                value = memo.get(raw, _MISSING)
+            except TypeError:  # unhashable (a memoryview): converted each time
+                value, memo = _MISSING, None
+            if value is _MISSING:
+                value = raw
+                for function in functions:
+                    value = function(value, expression, connection)
+                if memo is not None:
+                    memo[raw] = value
             row[index] = value
-            try:
-                memo[raw] = value
-            except TypeError:  # unhashable (a memoryview, a list): converted each time
-                pass
         out.append(row)
     return out
 
