@@ -4,6 +4,7 @@ from allauth.mfa.models import Authenticator
 from django.db.models import QuerySet
 from django.http import Http404
 
+from accounts import sql
 from accounts.models import AuditEvent, ExchangeKey, Notification
 from accounts.services.audit import audit_record
 
@@ -25,6 +26,21 @@ def user_role_names(*, user) -> list[str]:
     return roles
 
 
+def user_has_perm(*, user, perm: str) -> bool:
+    """`user.has_perm(perm)` under keytrade's backends (ModelBackend and allauth's subclass of
+    it), in one query instead of two, cached on the user object for the request as Django's
+    own permission cache is (a role change shows from the next request).
+    """
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    names = getattr(user, "_keytrade_perm_names", None)
+    if names is None:
+        names = user._keytrade_perm_names = sql.permission_names(user_id=user.pk)
+    return perm in names
+
+
 # Pages never load the encrypted columns, so the web process never decrypts a credential.
 _SECRET_FIELDS = ("api_key", "secret", "passphrase")
 
@@ -32,6 +48,12 @@ _SECRET_FIELDS = ("api_key", "secret", "passphrase")
 def key_list_for_user(*, user) -> QuerySet[ExchangeKey]:
     """Return the user's exchange keys, newest first, without their credentials."""
     return ExchangeKey.objects.filter(user=user).defer(*_SECRET_FIELDS).order_by("-created_at")
+
+
+def key_rows_for_user(*, user, fields=None) -> list[ExchangeKey]:
+    """list(key_list_for_user(user=)) (or with `fields` only those columns), newest first,
+    read by one hand-written statement (accounts.sql): for pages that list every key."""
+    return sql.keys_of_user(user_id=user.pk, fields=fields)
 
 
 def key_get_for_user(*, user, id, request=None) -> ExchangeKey:
@@ -57,8 +79,8 @@ def notifications_for_user(*, user) -> QuerySet[Notification]:
 
 
 def notification_unread_count(*, user) -> int:
-    """Return how many of the user's notifications are unread."""
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    """Return how many of the user's notifications are unread (the header's bell, every page)."""
+    return sql.notification_unread_count(user_id=user.pk)
 
 
 def notification_get_for_user(*, user, id, request=None) -> Notification:

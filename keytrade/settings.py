@@ -160,7 +160,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG or TESTING
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "keytrade.staticfiles.MemoisedManifestStorage"
         )
     },
 }

@@ -58,12 +58,21 @@ def fills_for_user(
         rows = rows.filter(side=side)
     if source:
         rows = rows.filter(intent__source=source)
-    if date_from:
-        rows = rows.filter(executed_at__gte=_day_start(date_from))
-    if date_to:
-        end = date_to if isinstance(date_to, datetime) else _day_start(date_to) + _ONE_DAY
-        rows = rows.filter(executed_at__lt=end)
+    since, before = fill_time_bounds(date_from, date_to)
+    if since:
+        rows = rows.filter(executed_at__gte=since)
+    if before:
+        rows = rows.filter(executed_at__lt=before)
     return rows.order_by("-executed_at", "-pk")
+
+
+def fill_time_bounds(date_from, date_to) -> tuple[datetime | None, datetime | None]:
+    """(since, before) for fills_for_user's dates: date_to is inclusive of its whole day."""
+    since = _day_start(date_from) if date_from else None
+    before = None
+    if date_to:
+        before = date_to if isinstance(date_to, datetime) else _day_start(date_to) + _ONE_DAY
+    return since, before
 
 
 def fills_totals(fills: QuerySet[Fill]) -> dict:

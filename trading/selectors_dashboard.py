@@ -19,20 +19,24 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import AuditEvent, ExchangeKey
-from accounts.selectors import key_list_for_user
+from accounts.selectors import key_list_for_user, key_rows_for_user
 from accounts.services.audit import audit_record
+from trading import sql_pages
 from trading.models import (
-    Balance,
     Candle,
     Fill,
-    FillDailyTotal,
     MarketInfo,
     MarketPrice,
     Order,
     OrderBookSnapshot,
     OrderIntent,
 )
-from trading.selectors import balances_for_user, fills_for_user, order_get_for_user
+from trading.selectors import (
+    balances_for_user,
+    fill_time_bounds,
+    fills_for_user,
+    order_get_for_user,
+)
 
 QUOTES = ("USDT", "USDC", "BTC", "ETH", "EUR", "USD")
 STABLE = frozenset({"USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "USD", "EUR"})
@@ -63,9 +67,9 @@ def market_decimals(*, pairs) -> dict[tuple[str, str], Decimals]:
     pairs = set(pairs)
     if not pairs:
         return {}
-    rows = MarketInfo.objects.filter(
-        exchange__in={e for e, _ in pairs}, symbol__in={s for _, s in pairs}
-    ).values_list("exchange", "symbol", "price_decimals", "amount_decimals")
+    rows = sql_pages.market_decimal_rows(
+        exchanges=sorted({e for e, _ in pairs}), symbols=sorted({s for _, s in pairs})
+    )
     out = {pair: _fallback(pair[1]) for pair in pairs}
     for exchange, symbol, price, amount in rows:
         if (exchange, symbol) in out:
@@ -117,6 +121,24 @@ def rows_of(queryset: QuerySet, fields, *, decimals: bool = True) -> list[Simple
     return decorate(out) if decimals else out
 
 
+def _rows_from(rows, fields) -> list[SimpleNamespace]:
+    """rows_of's rows from trading.sql_pages's lists: `fields`, key_id, key label, key exchange."""
+    n = len(fields)
+    out = []
+    for row in rows:
+        key = SimpleNamespace(id=row[n], label=row[n + 1], exchange=row[n + 2])
+        out.append(SimpleNamespace(key=key, key_id=key.id, **dict(zip(fields, row, strict=False))))
+    return out
+
+
+def open_order_rows_for_user(*, user, limit: int) -> list[SimpleNamespace]:
+    """rows_of(open_orders_for_user(user=)[:limit], ORDER_FIELDS, decimals=False), newest first.
+
+    Without `dec`: the caller decorates (one query for several tables).
+    """
+    return _rows_from(sql_pages.open_order_rows(user_id=user.pk, limit=limit), ORDER_FIELDS)
+
+
 # --- portfolio ---------------------------------------------------------------------------------
 
 
@@ -165,9 +187,9 @@ def _price_map(balances, quote: str) -> dict:
     symbols = set()
     for b in balances:
         symbols |= {f"{b.asset}/{quote}", f"{quote}/{b.asset}"}
-    tickers = MarketPrice.objects.filter(
-        exchange__in={b.key.exchange for b in balances}, symbol__in=symbols
-    ).only("exchange", "symbol", "last", "bid", "ask", "fetched_at")
+    tickers = sql_pages.market_prices(
+        exchanges=sorted({b.key.exchange for b in balances}), symbols=sorted(symbols)
+    )
     return {(t.exchange, t.symbol): t for t in tickers}
 
 
@@ -176,7 +198,7 @@ def _balances(user, keys) -> list:
         return list(balances_for_user(user=user))
     # The caller loaded the keys already: attach them instead of joining them again.
     by_id = {key.pk: key for key in keys}
-    rows = Balance.objects.filter(key__user=user).order_by("key__label", "key_id", "asset")
+    rows = sql_pages.balances_of_user(user_id=user.pk)
     balances = [b for b in rows if b.key_id in by_id]  # a key connected since: next time
     for b in balances:
         b.key = by_id[b.key_id]
@@ -288,7 +310,7 @@ def key_health_for_user(*, user, keys=None) -> list[KeyHealth]:
 
 def keys_for_user(*, user) -> list[ExchangeKey]:
     """Return the user's keys (no credentials), for filters and selects."""
-    return list(key_list_for_user(user=user))
+    return key_rows_for_user(user=user)
 
 
 def key_choices_for_user(*, user) -> list[ExchangeKey]:
@@ -296,8 +318,7 @@ def key_choices_for_user(*, user) -> list[ExchangeKey]:
 
     A third of keys_for_user's cost; any other field would cost a query per key to read.
     """
-    rows = ExchangeKey.objects.filter(user=user).only("id", "label", "exchange")
-    return list(rows.order_by("-created_at"))
+    return key_rows_for_user(user=user, fields=("id", "label", "exchange"))
 
 
 # --- orders and fills ---------------------------------------------------------------------
@@ -323,9 +344,10 @@ def order_get_for_user_audited(*, user, id, request=None) -> Order:
 def fills_today_for_user(*, user, limit: int = 50, decimals: bool = True) -> list[Fill]:
     """Return the user's fills since midnight UTC, newest first (at most `limit`)."""
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    return rows_of(
-        fills_for_user(user=user, date_from=start)[:limit], FILL_FIELDS, decimals=decimals
+    rows = _rows_from(
+        sql_pages.fill_rows_since(user_id=user.pk, since=start, limit=limit), FILL_FIELDS
     )
+    return decorate(rows) if decimals else rows
 
 
 def bot_filter_field() -> str | None:
@@ -348,38 +370,12 @@ def fills_filtered(*, user, key_id=None, symbol=None, side=None, bot=None, **dat
     return rows
 
 
-def _daily_totals(*, user, key_id=None, symbol=None, side=None, date_from=None, date_to=None):
-    rows = FillDailyTotal.objects.filter(key__user=user)
-    if key_id:
-        rows = rows.filter(key_id=key_id)
-    if symbol:
-        rows = rows.filter(symbol=symbol.upper())
-    if side:
-        rows = rows.filter(side=side)
-    if date_from:
-        rows = rows.filter(day__gte=date_from)
-    if date_to:
-        rows = rows.filter(day__lte=date_to)
-    return rows.order_by()
-
-
 def fills_totals_for_user(*, user, **filters) -> dict:
     """Return the Fills page's totals and count from the daily totals (a few hundred rows).
 
     filters: key_id, symbol, side, date_from, date_to, as fills_for_user takes them.
     """
-    rows = _daily_totals(user=user, **filters)
-    per_symbol = list(
-        rows.values("symbol", "side")
-        .annotate(amount=Sum("amount"), cost=Sum("cost"), count=Sum("count"))
-        .order_by("symbol", "side")
-    )
-    fees = list(
-        rows.exclude(fee_currency="")
-        .values("fee_currency")
-        .annotate(fee=Sum("fee"))
-        .order_by("fee_currency")
-    )
+    per_symbol, fees = sql_pages.fill_totals_rows(user_id=user.pk, **filters)
     count = sum(row["count"] for row in per_symbol)
     return {"per_symbol": per_symbol, "fees": fees, "count": count}
 
@@ -389,8 +385,7 @@ def fill_day_counts_for_user(*, user, **filters) -> list[tuple[date, int]]:
 
     filters: as fills_totals_for_user takes them. From the daily totals: one row per day.
     """
-    rows = _daily_totals(user=user, **filters).values_list("day").annotate(n=Sum("count"))
-    return [(day, n) for day, n in rows.order_by("-day") if n]
+    return [(day, n) for day, n in sql_pages.fill_day_count_rows(user_id=user.pk, **filters) if n]
 
 
 def fills_summary(fills: QuerySet) -> dict:
@@ -437,31 +432,43 @@ def chart_fills_for_user(*, user, key_id, symbol: str, since: datetime | None, l
     return list(rows.values("executed_at", "side", "price", "amount")[:limit])
 
 
-_PENDING_FIELDS = (
-    "created_at",
-    "kind",
-    "symbol",
-    "side",
-    "amount",
-    "price",
-    "status",
-    "key__label",
-    "key__exchange",
-)
+def _display(model, name: str):
+    """The get_<name>_display of a choices field, for rows that are not model instances."""
+    labels = {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
+    return lambda value: labels.get(value, value)
+
+
+_KIND_LABEL = _display(OrderIntent, "kind")
+_STATUS_LABEL = _display(OrderIntent, "status")
 
 
 def pending_intents_for_user(*, user, limit: int = 20, decimals: bool = True):
     """Return the user's order requests still on their way to the exchange, newest first.
 
-    Only the columns the overview shows are loaded (a third of the full rows' cost).
+    Light rows with what the overview shows: created_at, kind, symbol, side, amount, price,
+    status, get_kind_display, get_status_display and key (label, exchange), read by
+    trading.sql_pages in one statement.
     """
-    rows = (
-        OrderIntent.objects.filter(user=user, status__in=OrderIntent.UNFINISHED)
-        .select_related("key")
-        .only(*_PENDING_FIELDS)
-        .order_by("-created_at")[:limit]
-    )
-    return decorate(rows) if decimals else list(rows)
+    rows = []
+    for row in sql_pages.pending_intent_rows(user_id=user.pk, limit=limit):
+        pk, created_at, kind, symbol, side, amount, price, status, label, exchange = row
+        rows.append(
+            SimpleNamespace(
+                pk=pk,
+                id=pk,
+                created_at=created_at,
+                kind=kind,
+                symbol=symbol,
+                side=side,
+                amount=amount,
+                price=price,
+                status=status,
+                get_kind_display=_KIND_LABEL(kind),
+                get_status_display=_STATUS_LABEL(status),
+                key=SimpleNamespace(label=label, exchange=exchange),
+            )
+        )
+    return decorate(rows) if decimals else rows
 
 
 DEFAULT_FEE_RATE = Decimal("0.001")
@@ -516,43 +523,69 @@ class FillsPage:
 
     DEEP = 500  # rows: ten pages; below it the plain skip is cheaper than a query
 
-    def __init__(self, fills: QuerySet, *, key_ids, count: int, day_counts=None):
+    def __init__(
+        self, fills: QuerySet, *, key_ids, count: int, day_counts=None, user=None, filters=None
+    ):
         self.fills = fills.order_by("-executed_at", "-pk")
         self.key_ids = list(key_ids)
         self.count = count
         self.day_counts = day_counts
         self.ordered = True
+        # With the user and the page's plain filters (no bot, which the daily totals and
+        # trading.sql_pages do not know), each key's ids are read by
+        # trading.sql_pages.fill_page_ids, the same statement without building it through
+        # the ORM on every request.
+        self.plain = None
+        if user is not None and filters is not None and not filters.get("bot"):
+            self.plain = (user.pk, filters)
 
     def __len__(self) -> int:
         return self.count
 
-    def _skip_days(self, fills: QuerySet, start: int) -> tuple[QuerySet, int]:
-        """Return the fills from the end of the day holding row `start`, and the rows skipped."""
+    def _skip_days(self, start: int) -> tuple[datetime | None, int]:
+        """Return the end of the day holding row `start` and the rows newer than that day."""
         newer = 0
         for day, count in self.day_counts():
             if newer + count > start:
-                end = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=1)
-                return fills.filter(executed_at__lt=end), newer
+                return datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=1), newer
             newer += count
-        return fills, 0
+        return None, 0
+
+    def _key_ids(self, key_id, *, end, offset: int, limit: int) -> list[tuple[datetime, int]]:
+        if self.plain is None:
+            fills = self.fills if end is None else self.fills.filter(executed_at__lt=end)
+            rows = fills.filter(key_id=key_id).values_list("executed_at", "pk")
+            return list(rows[offset : offset + limit])
+        user_id, filters = self.plain
+        since, before = fill_time_bounds(filters.get("date_from"), filters.get("date_to"))
+        if end is not None:
+            before = end if before is None else min(before, end)
+        return sql_pages.fill_page_ids(
+            user_id=user_id,
+            key_id=key_id,
+            offset=offset,
+            limit=limit,
+            symbol=filters.get("symbol"),
+            side=filters.get("side"),
+            since=since,
+            before=before,
+        )
 
     def _ids(self, window: slice) -> list[int]:
         start, stop = window.start or 0, window.stop or self.count
-        fills, skipped = self.fills, 0
+        end = None
         if start >= self.DEEP and self.day_counts is not None:
-            fills, skipped = self._skip_days(fills, start)
+            end, skipped = self._skip_days(start)
             start, stop = start - skipped, stop - skipped
-        per_key = [
-            fills.filter(key_id=key_id).values_list("executed_at", "pk")[:stop]
-            for key_id in self.key_ids
-        ]
-        if len(per_key) == 1:
-            return [pk for _, pk in per_key[0][start:stop]]
-        merged = heapq.merge(*(list(rows) for rows in per_key), reverse=True)
+        if len(self.key_ids) == 1:
+            rows = self._key_ids(self.key_ids[0], end=end, offset=start, limit=stop - start)
+            return [pk for _, pk in rows]
+        per_key = [self._key_ids(k, end=end, offset=0, limit=stop) for k in self.key_ids]
+        merged = heapq.merge(*per_key, reverse=True)
         return [pk for _, pk in itertools.islice(merged, start, stop)]
 
     def __getitem__(self, window: slice) -> list[SimpleNamespace]:
         ids = self._ids(window) if self.key_ids else []
         if not ids:
             return []
-        return rows_of(Fill.objects.filter(pk__in=ids).order_by("-executed_at", "-pk"), FILL_FIELDS)
+        return decorate(_rows_from(sql_pages.fill_rows_by_ids(ids=ids), FILL_FIELDS))

@@ -15,6 +15,11 @@ _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(19)}
 @register.filter
 def fixed(value, decimals=2):
     """Format a number with exactly `decimals` decimals and thousands separators ('—' if None)."""
+    if type(value) is Decimal and type(decimals) is int and 0 <= decimals <= 18:
+        # The tables' case (a Decimal, an int), half the cost of the general path below.
+        if not value.is_finite():
+            return DASH
+        return f"{value.quantize(_QUANTA[decimals], rounding=ROUND_HALF_EVEN):,.{decimals}f}"
     if value is None or value == "":
         return DASH
     try:

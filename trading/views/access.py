@@ -11,7 +11,7 @@ Views check ownership first (404 for anyone else's id), then the role (403).
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from accounts.selectors import key_get_for_user
+from accounts.selectors import key_get_for_user, user_has_perm
 from trading.models import SYMBOL_VALIDATOR
 from trading.services.bots import RUN_PERMISSION
 from trading.services.orders import PLACE_PERMISSION
@@ -19,7 +19,7 @@ from trading.services.orders import PLACE_PERMISSION
 
 def can_trade(user) -> bool:
     """True when the user's role may place, amend and cancel orders."""
-    return user.has_perm(PLACE_PERMISSION)
+    return user_has_perm(user=user, perm=PLACE_PERMISSION)
 
 
 def require_trader(request) -> None:
@@ -30,7 +30,7 @@ def require_trader(request) -> None:
 
 def can_run(user) -> bool:
     """True when the user's role may run bots, backtests, sweeps and candle downloads."""
-    return user.has_perm(RUN_PERMISSION)
+    return user_has_perm(user=user, perm=RUN_PERMISSION)
 
 
 def require_runner(request) -> None:

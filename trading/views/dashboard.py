@@ -8,17 +8,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from trading.forms_dashboard import LimitsForm, QuoteForm
-from trading.selectors import open_orders_for_user
 from trading.selectors_dashboard import (
-    ORDER_FIELDS,
     QUOTES,
     decorate,
     fills_today_for_user,
     key_health_for_user,
     keys_for_user,
+    open_order_rows_for_user,
     pending_intents_for_user,
     portfolio_for_user,
-    rows_of,
 )
 from trading.services.dashboard import dashboard_refresh, limits_change
 from trading.services.limits import limits_effective
@@ -28,7 +26,7 @@ LIVE_ROWS = 20
 
 
 def _live_context(user) -> dict:
-    open_orders = rows_of(open_orders_for_user(user=user)[:LIVE_ROWS], ORDER_FIELDS, decimals=False)
+    open_orders = open_order_rows_for_user(user=user, limit=LIVE_ROWS)
     fills_today = fills_today_for_user(user=user, limit=LIVE_ROWS, decimals=False)
     pending = pending_intents_for_user(user=user, decimals=False)
     decorate([*open_orders, *fills_today, *pending])  # one query for the three tables

@@ -90,7 +90,12 @@ def fills_page(request):
     keys = key_choices_for_user(user=request.user)
     key_ids = _key_ids(request, filters, keys)
     rows = FillsPage(
-        fills, key_ids=key_ids, count=summary["count"], day_counts=_day_counts(request, filters)
+        fills,
+        key_ids=key_ids,
+        count=summary["count"],
+        day_counts=_day_counts(request, filters),
+        user=request.user,
+        filters=filters or None,
     )
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     context = {
@@ -110,7 +115,10 @@ def fills_live(request):
     """The first page's rows alone (polled by htmx every 5 s, so new fills appear)."""
     _, filters, fills = _filtered(request)
     key_ids = _key_ids(request, filters)
-    rows = FillsPage(fills, key_ids=key_ids, count=PER_PAGE)[0:PER_PAGE]
+    page = FillsPage(
+        fills, key_ids=key_ids, count=PER_PAGE, user=request.user, filters=filters or None
+    )
+    rows = page[0:PER_PAGE]
     return render(request, "trading/_fills_rows.html", {"fills": rows})
 
 
