@@ -120,4 +120,5 @@ def binance_route(route: str, **by_method: Endpoint):
         return _respond(request, route, by_method.get(request.method))
 
     view.__name__ = "binance_" + route.replace("/", "_")
+    view.binance_api = True  # served by paper.middleware.BinanceApiMiddleware's lean path
     return view

@@ -271,8 +271,10 @@ def order_place_locked(*, account_id: int, req: OrderRequest, now: Now, fills=No
         order=order, fills=fills, ledger=ledger, spec=req.spec, time_ms=now.market_ms
     )
     _rest_or_expire(order, req, ledger)
-    order.save()  # one INSERT with the final state; a unique constraint backs the check above
-    PaperTrade.objects.bulk_create(trades)
+    # One INSERT with the final state; a unique constraint backs the check above.
+    sql.order_insert(order=order)
+    if trades:
+        PaperTrade.objects.bulk_create(trades)
     ledger.save()
     return order, trades
 
@@ -316,7 +318,7 @@ def order_cancel_locked(*, account_id: int, order: PaperOrder | None, now: Now) 
     order.status = Status.CANCELED
     order.updated_ms = now.market_ms
     ledger.save()
-    order.save(update_fields=["status", "locked_amount", "updated_ms"])
+    sql.order_cancel_save(order=order)
     return order
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -170,6 +171,96 @@ def test_resting_orders_are_the_open_limit_orders_in_id_order(alice, bob):
     assert [
         _fields(o, ORDER_FIELDS) for o in sql.resting_orders(account_id=mine.pk, symbol="ETHUSDT")
     ] == [_fields(o, ORDER_FIELDS) for o in orm("ETHUSDT")]
+
+
+def _new_order(account, **changes) -> PaperOrder:
+    values = {
+        "account_id": account.pk,
+        "symbol": "BTCUSDT",
+        "client_order_id": "grid-7",
+        "side": "SELL",
+        "type": "LIMIT",
+        "time_in_force": "GTC",
+        "price": D("65000.12"),
+        "orig_qty": D("0.12345678"),
+        "executed_qty": D("0.00000001"),
+        "cumm_quote_qty": D("0.65000120"),
+        "status": "PARTIALLY_FILLED",
+        "locked_asset": "BTC",
+        "locked_amount": D("0.12345677"),
+        "created_ms": 1_795_345_693_675,
+        "updated_ms": 1_795_345_693_999,
+        "checked_minute": 29_922_428,
+    }
+    return PaperOrder(**{**values, **changes})
+
+
+def test_order_insert_stores_what_the_orm_save_stores(alice):
+    account = account_get_or_create(user=alice)
+    by_orm, by_sql = _new_order(account, client_order_id="a"), _new_order(account)
+    by_orm.save()
+    sql.order_insert(order=by_sql)
+
+    assert by_sql.pk is not None and by_sql.pk != by_orm.pk
+    assert not by_sql._state.adding
+    stored = {o.pk: o for o in PaperOrder.objects.filter(pk__in=[by_orm.pk, by_sql.pk])}
+    fields = [name for name in ORDER_FIELDS if name not in ("id", "client_order_id")]
+    assert _fields(stored[by_sql.pk], fields) == _fields(stored[by_orm.pk], fields)
+    assert stored[by_sql.pk].client_order_id == "grid-7"
+    # The instance is a saved row: later ORM saves update it instead of inserting.
+    by_sql.status = "FILLED"
+    by_sql.save(update_fields=["status"])
+    assert PaperOrder.objects.get(pk=by_sql.pk).status == "FILLED"
+    assert PaperOrder.objects.count() == 2
+
+
+def test_order_insert_hits_the_open_client_id_constraint(alice):
+    """order_place turns this IntegrityError into Binance's "Duplicate order sent."."""
+    account = account_get_or_create(user=alice)
+    sql.order_insert(order=_new_order(account))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.order_insert(order=_new_order(account))
+    sql.order_insert(order=_new_order(account, status="CANCELED"))  # closed: no conflict
+    assert PaperOrder.objects.filter(client_order_id="grid-7").count() == 2
+
+
+def test_cancel_save_writes_status_lock_and_time_only(alice):
+    account = account_get_or_create(user=alice)
+    order = _new_order(account)
+    sql.order_insert(order=order)
+    before = _fields(PaperOrder.objects.get(pk=order.pk), ORDER_FIELDS)
+    order.status, order.locked_amount, order.updated_ms = "CANCELED", D(0), 1_795_345_700_000
+    order.executed_qty = D("0.1")  # not written by a cancel
+    sql.order_cancel_save(order=order)
+
+    after = _fields(PaperOrder.objects.get(pk=order.pk), ORDER_FIELDS)
+    changed = {name for name in ORDER_FIELDS if after[name] != before[name]}
+    assert changed == {"status", "locked_amount", "updated_ms"}
+    assert (after["status"], after["locked_amount"], after["updated_ms"]) == (
+        "CANCELED",
+        D(0),
+        1_795_345_700_000,
+    )
+
+
+def test_rows_are_built_with_the_fields_converters(alice):
+    """Decimals to 8 places, booleans, JSON and the decrypted secret, as the ORM gives them."""
+    account = account_get_or_create(user=alice)
+    key, secret = key_create(account=account, label="k", ip_whitelist=["192.0.2.1"])
+    found = sql.key_with_open_orders(api_key=key.api_key)
+    stored = PaperApiKey.objects.get(pk=key.pk)
+    for name in KEY_FIELDS:
+        assert type(getattr(found, name)) is type(getattr(stored, name)), name
+    assert (found.secret, found.can_trade, found.ip_whitelist) == (secret, False, ["192.0.2.1/32"])
+    assert found._state.db == "default" and not found._state.adding
+
+    order = _new_order(account)
+    sql.order_insert(order=order)
+    loaded = sql.order_for_update(account_id=account.pk, symbol="BTCUSDT", order_id=order.pk)
+    orm = PaperOrder.objects.get(pk=order.pk)
+    assert [(n, str(getattr(loaded, n))) for n in ORDER_FIELDS] == [
+        (n, str(getattr(orm, n))) for n in ORDER_FIELDS
+    ]
 
 
 @pytest.mark.django_db(False)
