@@ -188,8 +188,22 @@ def cold(*args: str) -> dict:
     return out
 
 
+def _compile_bytecode() -> None:
+    """Write keytrade's bytecode, as pip did for backtesting.py, pandas and numpy at install.
+
+    Without it (PYTHONDONTWRITEBYTECODE set, or a fresh checkout) every cold keytrade process
+    would compile its modules from source, a cost an installed application does not pay.
+    """
+    import compileall
+
+    for package in ("keytrade", "accounts", "trading"):
+        compileall.compile_dir(str(ROOT / package), quiet=1)
+
+
 def main() -> int:
     import numpy as np
+
+    _compile_bytecode()
 
     from trading.backtest.candles import candles_store
     from trading.backtest.synthetic import candles_synthetic

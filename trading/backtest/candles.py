@@ -153,7 +153,9 @@ def candles_load(
     table = _read_table(directory, mapped=True)
     start = 0 if since_ms is None else int(np.searchsorted(table[0], since_ms, "left"))
     stop = table.shape[1] if until_ms is None else int(np.searchsorted(table[0], until_ms, "left"))
-    return CandleArrays._from_table(timeframe, table[:, start:stop])
+    # A plain ndarray view of the mapping (no copy, still paged in lazily): np.memmap's
+    # Python-level __getitem__ would otherwise run on every price a backtest reads.
+    return CandleArrays._from_table(timeframe, np.asarray(table[:, start:stop]))
 
 
 def candles_series_info(
