@@ -10,8 +10,8 @@ first. Also counts the queries and the CPU time of each page in-process at 100,0
 
 Prints one table (p50, p99, requests/s, errors) and exits non-zero when a page's p99 reaches
 100 ms or a page answers anything but 200.
-Run: .venv/bin/python bench/pages.py   (BENCH_SECONDS=10 per URL; BENCH_FILLS; BENCH_WORKERS and
-BENCH_THREADS override the Procfile's gunicorn --workers and --threads)
+Run: .venv/bin/python bench/pages.py   (BENCH_SECONDS=10 per URL after BENCH_WARMUP=2 s unmeasured;
+BENCH_FILLS; BENCH_WORKERS and BENCH_THREADS override the Procfile's --workers and --threads)
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 FILLS = int(os.environ.get("BENCH_FILLS", "100000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+# Each URL first gets this many seconds of the same load, not measured: every one of
+# gunicorn's threads opens its database connection and fills its per-process caches once
+# (templates, URL and static lookups), which a running server has long done.
+WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP", "2"))
 CLIENTS = 8
 TARGET_P99_MS = 100.0
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "ETH/BTC")
@@ -192,13 +196,13 @@ NAMES = {
 # -- load generation ---------------------------------------------------------------------------
 
 
-def wrk(url: str, cookie: str) -> dict:
+def wrk(url: str, cookie: str, seconds: int = SECONDS) -> dict:
     out = subprocess.run(
         [
             "wrk",
             "-t2",
             f"-c{CLIENTS}",
-            f"-d{SECONDS}s",
+            f"-d{seconds}s",
             "--latency",
             "-H",
             f"Cookie: sessionid={cookie}",
@@ -227,11 +231,11 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def threads_load(url: str, cookie: str) -> dict:
-    """Fallback: 8 threads, one keep-alive connection each, for SECONDS."""
+def threads_load(url: str, cookie: str, seconds: int = SECONDS) -> dict:
+    """Fallback: 8 threads, one keep-alive connection each, for `seconds`."""
     host, port = url.split("//")[1].split("/")[0].split(":")
     path = "/" + url.split("//")[1].split("/", 1)[1]
-    samples, errors, stop = [], [0], time.perf_counter() + SECONDS
+    samples, errors, stop = [], [0], time.perf_counter() + seconds
 
     def client():
         conn = http.client.HTTPConnection(host, int(port))
@@ -253,7 +257,7 @@ def threads_load(url: str, cookie: str) -> dict:
     return {
         "p50": samples[len(samples) // 2],
         "p99": samples[int(len(samples) * 0.99)],
-        "rps": len(samples) / SECONDS,
+        "rps": len(samples) / seconds,
         "errors": errors[0],
         "socket_errors": "",
         "tool": "python threads",
@@ -380,6 +384,8 @@ def main() -> int:
         results = {}
         for path in URLS:
             _check_page(port, path, seeded["cookie"])
+            if WARMUP_SECONDS:
+                load(f"http://127.0.0.1:{port}{path}", seeded["cookie"], WARMUP_SECONDS)
             results[path] = load(f"http://127.0.0.1:{port}{path}", seeded["cookie"])
         return report(results, seeded, _describe(command))
     finally:
@@ -392,7 +398,8 @@ def main() -> int:
 def report(results: dict, seeded: dict, server: str) -> int:
     tool = next(iter(results.values()))["tool"]
     print(
-        f"\n{CLIENTS} concurrent clients, {SECONDS} s per URL, {tool}; {os.cpu_count()} cores; "
+        f"\n{CLIENTS} concurrent clients, {SECONDS} s per URL after {WARMUP_SECONDS} s of "
+        f"warm-up, {tool}; {os.cpu_count()} cores; "
         f"{seeded['fills']:,} fills; server (the Procfile's): gunicorn {server}\n"
     )
     print("| page | p50 ms | p99 ms | requests/s | non-200 | queries | CPU ms/request |")
