@@ -15,14 +15,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from accounts.models import ExchangeKey, Notification
+from keytrade.rawsql import db, quote, table
 
 
 def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
+    return quote(db(), name)
 
 
 def _table(model) -> str:
-    return _q(model._meta.db_table)
+    return table(db(), model)
 
 
 def _column(model, name: str) -> str:

@@ -22,6 +22,7 @@ from django.db import connection
 from django.db.models import Value
 
 from accounts.models import ExchangeKey
+from keytrade.rawsql import db, quote, table
 from trading.models import (
     Balance,
     Fill,
@@ -48,11 +49,11 @@ ORDER_COLUMNS = ("id", "placed_at", "symbol", "side", "type", "price", "amount",
 
 
 def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
+    return quote(db(), name)
 
 
 def _table(model) -> str:
-    return _q(model._meta.db_table)
+    return table(db(), model)
 
 
 def _cols(alias: str, model, names) -> str:
