@@ -265,6 +265,7 @@ def test_balances_and_prices_are_the_orm_instances(data):
     for user in (data["alice"], data["bob"]):
         expected = Balance.objects.filter(key__user=user).order_by("key__label", "key_id", "asset")
         actual = sql.balances_of_user(user_id=user.pk)
+        assert all(not b.get_deferred_fields() and not b._state.adding for b in actual)
         assert same(
             [[getattr(b, f) for f in fields] for b in actual],
             [[getattr(b, f) for f in fields] for b in expected],
@@ -278,3 +279,7 @@ def test_balances_and_prices_are_the_orm_instances(data):
         sorted([getattr(p, n) for n in names] for p in actual),
         sorted([getattr(p, n) for n in names] for p in expected),
     )
+    assert {frozenset(p.get_deferred_fields()) for p in actual} == {
+        frozenset(p.get_deferred_fields()) for p in expected
+    }
+    assert all(not p._state.adding and p._state.db == "default" for p in actual)
