@@ -13,7 +13,7 @@ blocks of 10 requests. CPU time still follows what else runs on shared cores: co
 alternately, not against figures from another hour.
 
 Run: .venv/bin/python bench/pages_inprocess.py --var-dir /tmp/pages-db [--blocks 15]
-     [--profile /fills/] [--sort tottime|cumulative] [--lines 40]
+     [--profile /fills/] [--sort tottime|cumulative] [--lines 40] [--callers REGEX]
 """
 
 from __future__ import annotations
@@ -117,6 +117,8 @@ def _measure(args) -> None:
         stats = pstats.Stats(profile)
         print(f"{args.profile}: {stats.total_calls / 20:,.0f} calls per request (20 requests)")
         stats.sort_stats(args.sort).print_stats(args.lines)
+        if args.callers:
+            stats.print_callers(args.callers)
         return
     rows = {}
     for url in urls:
@@ -151,14 +153,19 @@ def _measure(args) -> None:
     print(f"load average after: {pages._load()}")
 
 
-def main() -> None:
+def _arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--var-dir", type=Path, required=True)
     parser.add_argument("--blocks", type=int, default=15)
     parser.add_argument("--profile", help="profile one URL instead of measuring all")
-    parser.add_argument("--sort", default="tottime")
-    parser.add_argument("--lines", type=int, default=40)
-    args = parser.parse_args()
+    parser.add_argument("--sort", default="tottime", help="pstats order for --profile")
+    parser.add_argument("--lines", type=int, default=40, help="functions shown by --profile")
+    parser.add_argument("--callers", help="with --profile: who calls the functions matching this")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     state = _prepare(args.var_dir.resolve())
     env = pages._env(str(args.var_dir.resolve()))
     env.update(state["env"])
@@ -172,12 +179,6 @@ if __name__ == "__main__":
         _seed()
     elif "--measure" in sys.argv:
         sys.argv.remove("--measure")
-        parser = argparse.ArgumentParser()
-        parser.add_argument("--var-dir", type=Path)
-        parser.add_argument("--blocks", type=int, default=15)
-        parser.add_argument("--profile")
-        parser.add_argument("--sort", default="tottime")
-        parser.add_argument("--lines", type=int, default=40)
-        _measure(parser.parse_args())
+        _measure(_arguments())
     else:
         main()

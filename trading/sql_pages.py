@@ -242,10 +242,13 @@ def fill_page_ids(
     side: str | None = None,
     since: datetime | None = None,
     before: datetime | None = None,
-) -> list[tuple[datetime, int]]:
+    times: bool = True,
+) -> list[tuple[datetime, int]] | list[int]:
     """`fills_for_user(user=, key_id=, symbol=, side=).filter(executed_at__gte=since,
     executed_at__lt=before).values_list("executed_at", "pk")[offset:offset + limit]`, each
-    bound optional: one key's page of (executed_at, id), newest first, in its index's order."""
+    bound optional: one key's page of (executed_at, id), newest first, in its index's order.
+    With times=False, `.values_list("pk", flat=True)`: the ids alone (one key's page needs no
+    times to merge by, and converting 50 of them cost ~0.2 ms)."""
     if limit <= 0:
         return []
     params = [user_id, _prep(Fill, "key", key_id)]
@@ -256,23 +259,26 @@ def fill_page_ids(
         present.append(bool(value))
         if value:
             params.append(_prep(Fill, column, value))
-    sql = _fill_page_ids_sql(*present)
+    sql = _fill_page_ids_sql(times, *present)
+    if not times:
+        return [row[0] for row in _fetch(sql, [*params, limit, offset], _PAGE_IDS_ONLY_SPEC)]
     return [tuple(row) for row in _fetch(sql, [*params, limit, offset], _PAGE_IDS_SPEC)]
 
 
 _PAGE_FILTERS = (("symbol", "="), ("side", "="), ("executed_at", ">="), ("executed_at", "<"))
 _PAGE_IDS_SPEC = ((Fill, "executed_at", False), (Fill, "id", False))
+_PAGE_IDS_ONLY_SPEC = ((Fill, "id", False),)
 
 
 @_per_vendor
-def _fill_page_ids_sql(*present: bool) -> str:
+def _fill_page_ids_sql(times: bool, *present: bool) -> str:
     f, k = _table(Fill), _table(ExchangeKey)  # no aliases: the ORM's own text
     where = [f"{k}.{_q('user_id')} = %s", f"{f}.{_q('key_id')} = %s"]
     for (column, op), used in zip(_PAGE_FILTERS, present, strict=True):
         if used:
             where.append(f"{f}.{_q(column)} {op} %s")
     return (
-        f"SELECT {_cols(f, Fill, ('executed_at', 'id'))} FROM {f}"  # noqa: S608
+        f"SELECT {_cols(f, Fill, ('executed_at', 'id') if times else ('id',))} FROM {f}"  # noqa: S608
         f" INNER JOIN {k} ON {f}.{_q('key_id')} = {k}.{_q('id')}"
         f" WHERE {' AND '.join(where)}"
         f" ORDER BY {f}.{_q('executed_at')} DESC, {f}.{_q('id')} DESC LIMIT %s OFFSET %s"

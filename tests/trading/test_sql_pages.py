@@ -170,6 +170,18 @@ def test_fill_page_ids_are_the_orm_page(data, filters):
                 **filters,
             )
             assert same(actual, expected)
+            ids = sql.fill_page_ids(
+                user_id=user.pk,
+                key_id=key.pk,
+                offset=offset,
+                limit=limit,
+                since=since,
+                before=before,
+                times=False,
+                **filters,
+            )
+            flat = rows.values_list("pk", flat=True)[offset : offset + limit]
+            assert [repr(pk) for pk in ids] == [repr(pk) for pk in flat]
     # Another user's key reads nothing.
     assert sql.fill_page_ids(user_id=data["bob"].pk, key_id=data["a1"].pk, offset=0, limit=9) == []
 
