@@ -25,22 +25,36 @@ _NO_FILLS = mark_safe('<tr><td colspan="8" class="muted">No fills.</td></tr>')  
 
 
 def _when(value, tz) -> str:
-    # tz: the current time zone, looked up once per table rather than once per row.
-    return timezone.localtime(value, tz).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+    """`value|date:"Y-m-d H:i:s"` in `tz` (the current time zone, looked up once per table).
+
+    isoformat() writes that text (years zero-padded to four digits, as the filter does) in a
+    third of strftime's time (~5 µs a row).
+    """
+    if not value:
+        return "—"
+    return timezone.localtime(value, tz).isoformat(" ", "seconds")[:19]
 
 
 def _fee(fill) -> str:
     return "—" if fill.fee is None else f"{fixed(fill.fee, 8)} {fill.fee_currency}"
 
 
-def _fill_row(f, tz) -> str:
+class _Escaped(dict):
+    """escape(text), remembered for one table: labels and symbols repeat down the rows."""
+
+    def __missing__(self, text: str) -> str:
+        self[text] = escaped = escape(text)
+        return escaped
+
+
+def _fill_row(f, tz, memo: _Escaped) -> str:
     # Every value is escaped (stdlib html.escape, as Django's escape does); numbers and dates
     # are produced here. format_html per cell costs several times more on a 50-row page.
     return _FILL_ROW.format(
         int(f.pk),
         _when(f.executed_at, tz),
-        escape(f.key.label),
-        escape(f.symbol),
+        memo[f.key.label],
+        memo[f.symbol],
         side_label(f.side),
         fixed(f.price, f.dec.price),
         fixed(f.amount, f.dec.amount),
@@ -54,8 +68,8 @@ def fill_rows(fills):
     """<tr> rows for fills that carry `dec` (see selectors_dashboard.decorate)."""
     if not fills:
         return _NO_FILLS
-    tz = timezone.get_current_timezone()
-    return mark_safe("\n".join(_fill_row(f, tz) for f in fills))  # noqa: S308 - escaped above
+    tz, memo = timezone.get_current_timezone(), _Escaped()
+    return mark_safe("\n".join(_fill_row(f, tz, memo) for f in fills))  # noqa: S308 - escaped above
 
 
 _ORDER_ROW = (
@@ -69,28 +83,28 @@ _ORDER_ACTIONS = (
 _AMEND = '<a href="{}{}/amend/" class="small outline" role="button">Amend</a> '
 
 
-def _order_actions(order, can_trade: bool, prefix: str) -> str:
+def _order_actions(order, pk: str, can_trade: bool, prefix: str) -> str:
     if not can_trade:
         return ""
-    pk = escape(str(order.pk))
     amend = _AMEND.format(prefix, pk) if order.type == "limit" else ""
     return _ORDER_ACTIONS.format(amend, prefix, pk)
 
 
-def _order_row(o, can_trade: bool, prefix: str, market: str, tz) -> str:
+def _order_row(o, can_trade: bool, prefix: str, market: str, tz, memo: _Escaped) -> str:
     # Escaped as _fill_row is: format_html per cell costs several times more.
+    pk = escape(str(o.pk))
     return _ORDER_ROW.format(
-        escape(str(o.pk)),
+        pk,
         _when(o.placed_at, tz),
-        escape(o.key.label),
-        escape(f"{market}{o.key_id}/{symbol_slug(o.symbol)}/"),
-        escape(o.symbol),
+        memo[o.key.label],
+        memo[f"{market}{o.key_id}/{symbol_slug(o.symbol)}/"],
+        memo[o.symbol],
         side_label(o.side),
-        escape(o.type),
+        memo[o.type],
         fixed(o.price, o.dec.price),
         fixed(o.amount, o.dec.amount),
         fixed(o.filled, o.dec.amount),
-        _order_actions(o, can_trade, prefix),
+        _order_actions(o, pk, can_trade, prefix),
     )
 
 
@@ -99,6 +113,6 @@ def order_rows(orders, can_trade=False):
     """<tr> rows for open orders that carry `dec`, with Amend/Cancel links for traders."""
     prefix = escape(nav_url("trading:orders"))  # memoised per process, as the header's
     market = nav_url("trading:market_pick")
-    tz = timezone.get_current_timezone()
-    rows = "\n".join(_order_row(o, can_trade, prefix, market, tz) for o in orders)
+    tz, memo = timezone.get_current_timezone(), _Escaped()
+    rows = "\n".join(_order_row(o, can_trade, prefix, market, tz, memo) for o in orders)
     return mark_safe(rows)  # noqa: S308 - every value escaped above
