@@ -9,12 +9,14 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.http import QueryDict
 from django.utils import timezone
 
 from tests.trading.bot_helpers import new_bot
 from tests.trading.conftest import paper_key_for
 from tests.trading.factories import FillFactory
 from tests.trading.pages import login, make_viewer
+from trading.forms_dashboard import FillFilterForm
 from trading.models import OrderIntent
 from trading.views.fills import PER_PAGE
 
@@ -260,3 +262,21 @@ def test_the_bot_filter_lists_totals_and_exports_only_that_bots_fills(trader, al
     exported = b"".join(client.get(f"/fills/export.csv?bot={bot.pk}").streaming_content).decode()
     assert len(exported.strip().splitlines()) == 2  # the header and the bot's fill
     assert ids(client.get("/fills/")) == {f.pk for f in fills.values()} | {botted.pk}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "date_from=2026-03-01&date_to=2026-03-02",
+        "date_from=2026-03-02&date_to=2026-03-01",  # the end before the start: an error
+        "date_from=x%22%3E%3Cb%3E&date_to=",  # not a date, escaped; an empty value kept
+        "date_to=2026-03-05",
+    ],
+)
+def test_the_date_inputs_are_the_forms_own_widgets(trader, fills, query):
+    page = login(trader).get(f"/fills/?{query}").content.decode()
+    form = FillFilterForm(QueryDict(query))
+    form.is_valid()
+    for name in ("date_from", "date_to"):
+        assert str(form[name]) in page, name
