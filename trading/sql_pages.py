@@ -111,29 +111,30 @@ def _converters(vendor: str, spec: tuple) -> tuple:
 
 
 def _fetch(sql: str, params, spec: tuple) -> list[list]:
-    with connection.cursor() as cursor:
+    conn = db()
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    converters = _converters(connection.vendor, spec)
-    seen = [{} for _ in converters]  # a value repeated down a column (a key id) converts once
-    out = []
-    for row in rows:
-        row = list(row)
-        for (index, expression, functions), memo in zip(converters, seen, strict=True):
+        rows = [list(row) for row in cursor.fetchall()]
+    if not rows:
+        return rows
+    # Column by column; a value repeated down a column (a key id, a fixed amount) converts once.
+    for index, expression, functions in _converters(conn.vendor, spec):
+        memo = {}
+        for row in rows:
             raw = row[index]
             try:
                 value = memo.get(raw, _MISSING)
+                hashable = True
             except TypeError:  # unhashable (a memoryview): converted each time
-                value, memo = _MISSING, None
+                value, hashable = _MISSING, False
             if value is _MISSING:
                 value = raw
                 for function in functions:
-                    value = function(value, expression, connection)
-                if memo is not None:
+                    value = function(value, expression, conn)  # as the ORM's compiler calls it
+                if hashable:
                     memo[raw] = value
             row[index] = value
-        out.append(row)
-    return out
+    return rows
 
 
 def _prep(model, name: str, value):
