@@ -1,4 +1,4 @@
-"""The fills and open-order rows rendered in Python read exactly as a plain template writes them.
+"""Table rows rendered in Python (fills, open orders, balances) read as a template writes them.
 
 trading_tables builds the busiest tables' rows without the template engine (for speed); each
 is compared here with the same row written as an ordinary Django template: escaping, dates in
@@ -14,8 +14,8 @@ import pytest
 from django.template import engines
 from django.utils import timezone
 
-from trading.selectors_dashboard import Decimals
-from trading.templatetags.trading_tables import fill_rows, order_rows
+from trading.selectors_dashboard import BalanceRow, Decimals
+from trading.templatetags.trading_tables import balance_rows, fill_rows, order_rows
 
 FILL_ROW = (
     '{% load trading_numbers %}<tr id="fill-{{ f.pk }}"><td>{{ f.executed_at|date:"Y-m-d H:i:s"'
@@ -124,3 +124,34 @@ def test_order_rows_read_as_the_template_writes_them(zone, can_trade):
 
 def test_no_fills_reads_as_an_empty_table_row():
     assert "No fills." in fill_rows([])
+
+
+BALANCE_ROWS = (
+    "{% load trading_numbers %}{% for row in rows %}\n      <tr>\n"
+    "        <td>{{ row.balance.asset }}</td>\n"
+    '        <td class="num">{{ row.balance.free|fixed:row.decimals }}</td>\n'
+    '        <td class="num">{{ row.balance.used|fixed:row.decimals }}</td>\n'
+    '        <td class="num">{{ row.balance.total|fixed:row.decimals }}</td>\n'
+    '        <td class="num">{% if row.price is None %}<span class="muted">no price</span>'
+    "{% else %}{{ row.price|fixed:2 }}{% endif %}</td>\n"
+    '        <td class="num">{{ row.value|fixed:2 }}</td>\n'
+    "      </tr>\n    {% endfor %}"
+)
+
+
+def test_balance_rows_read_as_the_template_wrote_them():
+    def balance(asset, total):
+        return SimpleNamespace(
+            asset=asset, free=total - Decimal("0.25"), used=Decimal("0.25"), total=total
+        )
+
+    rows = [
+        BalanceRow(balance("USDT", Decimal("10000.005")), Decimal(1), Decimal("10000.005"), 2),
+        BalanceRow(balance("BTC", Decimal("0.5")), Decimal("50000.123"), Decimal("25000.06"), 8),
+        BalanceRow(balance("<X&Y>", Decimal("12")), None, None, 8),
+    ]
+    template = engines["django"].from_string(BALANCE_ROWS)
+    expected = template.render({"rows": rows})
+    assert str(balance_rows(rows)) == expected
+    assert "&lt;X&amp;Y&gt;" in expected and "no price" in expected
+    assert balance_rows([]) == ""

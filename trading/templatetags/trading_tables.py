@@ -116,3 +116,31 @@ def order_rows(orders, can_trade=False):
     tz, memo = timezone.get_current_timezone(), _Escaped()
     rows = "\n".join(_order_row(o, can_trade, prefix, market, tz, memo) for o in orders)
     return mark_safe(rows)  # noqa: S308 - every value escaped above
+
+
+_BALANCE_ROW = (
+    "\n      <tr>\n        <td>{}</td>\n"
+    '        <td class="num">{}</td>\n        <td class="num">{}</td>\n'
+    '        <td class="num">{}</td>\n        <td class="num">{}</td>\n'
+    '        <td class="num">{}</td>\n      </tr>\n    '
+)
+_NO_PRICE = '<span class="muted">no price</span>'
+
+
+@register.simple_tag
+def balance_rows(rows):
+    """<tr> rows of one key's balances (selectors_dashboard.BalanceRow), polled every 10 s."""
+    memo = _Escaped()
+    return mark_safe(  # noqa: S308 - escaped here
+        "".join(
+            _BALANCE_ROW.format(
+                memo[r.balance.asset],
+                fixed(r.balance.free, r.decimals),
+                fixed(r.balance.used, r.decimals),
+                fixed(r.balance.total, r.decimals),
+                _NO_PRICE if r.price is None else fixed(r.price, 2),
+                fixed(r.value, 2),
+            )
+            for r in rows
+        )
+    )
