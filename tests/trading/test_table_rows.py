@@ -1,4 +1,4 @@
-"""Table rows rendered in Python (fills, open orders, balances) read as a template writes them.
+"""Table rows rendered in Python (fills, orders, balances, totals) read as a template writes them.
 
 trading_tables builds the busiest tables' rows without the template engine (for speed); each
 is compared here with the same row written as an ordinary Django template: escaping, dates in
@@ -15,7 +15,7 @@ from django.template import engines
 from django.utils import timezone
 
 from trading.selectors_dashboard import BalanceRow, Decimals
-from trading.templatetags.trading_tables import balance_rows, fill_rows, order_rows
+from trading.templatetags.trading_tables import balance_rows, fill_rows, order_rows, total_rows
 
 FILL_ROW = (
     '{% load trading_numbers %}<tr id="fill-{{ f.pk }}"><td>{{ f.executed_at|date:"Y-m-d H:i:s"'
@@ -155,3 +155,27 @@ def test_balance_rows_read_as_the_template_wrote_them():
     assert str(balance_rows(rows)) == expected
     assert "&lt;X&amp;Y&gt;" in expected and "no price" in expected
     assert balance_rows([]) == ""
+
+
+TOTAL_ROWS = (
+    "{% load trading_numbers %}{% for row in rows %}\n"
+    "      <tr><td>{{ row.symbol }}</td><td>{{ row.side|side_label }}</td>"
+    '<td class="num">{{ row.count }}</td><td class="num">{{ row.amount|fixed:8 }}</td>'
+    '<td class="num">{{ row.cost|fixed:2 }}</td></tr>\n'
+    '    {% empty %}<tr><td colspan="5" class="muted">Nothing to total.</td></tr>\n'
+    "    {% endfor %}"
+)
+
+
+def test_total_rows_read_as_the_template_wrote_them():
+    rows = [
+        {"symbol": "BTC/USDT", "side": "buy", "amount": Decimal("1.5"), "cost": Decimal("3E+4"),
+         "count": 1234567},
+        {"symbol": "<ETH>&BTC", "side": "sell", "amount": Decimal("0.000000015"),
+         "cost": Decimal("-0.005"), "count": 0},
+        {"symbol": "SOL/USDT", "side": "odd", "amount": None, "cost": None, "count": 3},
+    ]  # fmt: skip
+    template = engines["django"].from_string(TOTAL_ROWS)
+    for case in (rows, []):
+        assert str(total_rows(case)) == template.render({"rows": case})
+    assert "&lt;ETH&gt;&amp;BTC" in total_rows(rows)

@@ -9,6 +9,7 @@ from html import escape
 
 from django import template
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.safestring import mark_safe
 
 from accounts.templatetags.nav_urls import nav_url
@@ -142,5 +143,32 @@ def balance_rows(rows):
                 fixed(r.value, 2),
             )
             for r in rows
+        )
+    )
+
+
+_TOTAL_ROW = (
+    '\n      <tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td>'
+    '<td class="num">{}</td></tr>\n    '
+)
+_NOTHING_TO_TOTAL = '<tr><td colspan="5" class="muted">Nothing to total.</td></tr>\n    '
+
+
+@register.simple_tag
+def total_rows(per_symbol):
+    """<tr> rows of the Fills page's totals per symbol and side (fills_totals_for_user)."""
+    if not per_symbol:
+        return mark_safe(_NOTHING_TO_TOTAL)  # noqa: S308 - constant
+    memo = _Escaped()
+    return mark_safe(  # noqa: S308 - escaped here
+        "".join(
+            _TOTAL_ROW.format(
+                memo[row["symbol"]],
+                side_label(row["side"]),
+                escape(str(localize(row["count"]))),
+                fixed(row["amount"], 8),
+                fixed(row["cost"], 2),
+            )
+            for row in per_symbol
         )
     )
