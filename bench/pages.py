@@ -52,6 +52,21 @@ def seed() -> None:
     import django
 
     django.setup()
+    from trading.models import Fill
+
+    cookie = seed_data()
+    counts, cpu = {}, {}
+    for url in URLS:
+        counts[url], cpu[url] = _measure_in_process(url, cookie)
+    print(
+        json.dumps(
+            {"cookie": cookie, "queries": counts, "cpu_ms": cpu, "fills": Fill.objects.count()}
+        )
+    )
+
+
+def seed_data() -> str:
+    """Seed the bench's data (Django set up) and return the trader's session cookie."""
     from datetime import timedelta
     from decimal import Decimal
 
@@ -121,15 +136,7 @@ def seed() -> None:
 
     client = Client()
     client.force_login(user)
-    cookie = client.cookies["sessionid"].value
-    counts, cpu = {}, {}
-    for url in URLS:
-        counts[url], cpu[url] = _measure_in_process(url, cookie)
-    print(
-        json.dumps(
-            {"cookie": cookie, "queries": counts, "cpu_ms": cpu, "fills": Fill.objects.count()}
-        )
-    )
+    return client.cookies["sessionid"].value
 
 
 def _measure_in_process(url: str, cookie: str) -> tuple[int, float]:

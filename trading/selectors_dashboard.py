@@ -17,6 +17,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from accounts.models import AuditEvent, ExchangeKey
 from accounts.selectors import key_list_for_user, key_rows_for_user
@@ -523,10 +524,10 @@ class FillsPage:
 
     DEEP = 500  # rows: ten pages; below it the plain skip is cheaper than a query
 
-    def __init__(
-        self, fills: QuerySet, *, key_ids, count: int, day_counts=None, user=None, filters=None
-    ):
-        self.fills = fills.order_by("-executed_at", "-pk")
+    def __init__(self, fills, *, key_ids, count: int, day_counts=None, user=None, filters=None):
+        # fills: the filtered queryset, or a callable returning it, called only when the
+        # written statements cannot answer (a bot filter; no user or filters given).
+        self._fills = fills
         self.key_ids = list(key_ids)
         self.count = count
         self.day_counts = day_counts
@@ -542,6 +543,11 @@ class FillsPage:
     def __len__(self) -> int:
         return self.count
 
+    @cached_property
+    def fills(self) -> QuerySet:
+        fills = self._fills() if callable(self._fills) else self._fills
+        return fills.order_by("-executed_at", "-pk")
+
     def _skip_days(self, start: int) -> tuple[datetime | None, int]:
         """Return the end of the day holding row `start` and the rows newer than that day."""
         newer = 0
@@ -551,10 +557,18 @@ class FillsPage:
             newer += count
         return None, 0
 
-    def _key_ids(self, key_id, *, end, offset: int, limit: int) -> list[tuple[datetime, int]]:
+    def _key_ids(
+        self, key_id, *, end, offset: int, limit: int, times: bool = True
+    ) -> list[tuple[datetime, int]] | list[int]:
+        """One key's (executed_at, id) from `offset`, newest first; with times=False the ids."""
         if self.plain is None:
             fills = self.fills if end is None else self.fills.filter(executed_at__lt=end)
-            rows = fills.filter(key_id=key_id).values_list("executed_at", "pk")
+            fills = fills.filter(key_id=key_id)
+            rows = (
+                fills.values_list("executed_at", "pk")
+                if times
+                else fills.values_list("pk", flat=True)
+            )
             return list(rows[offset : offset + limit])
         user_id, filters = self.plain
         since, before = fill_time_bounds(filters.get("date_from"), filters.get("date_to"))
@@ -569,6 +583,7 @@ class FillsPage:
             side=filters.get("side"),
             since=since,
             before=before,
+            times=times,
         )
 
     def _ids(self, window: slice) -> list[int]:
@@ -577,9 +592,9 @@ class FillsPage:
         if start >= self.DEEP and self.day_counts is not None:
             end, skipped = self._skip_days(start)
             start, stop = start - skipped, stop - skipped
-        if len(self.key_ids) == 1:
-            rows = self._key_ids(self.key_ids[0], end=end, offset=start, limit=stop - start)
-            return [pk for _, pk in rows]
+        if len(self.key_ids) == 1:  # nothing to merge: the ids alone
+            key_id = self.key_ids[0]
+            return self._key_ids(key_id, end=end, offset=start, limit=stop - start, times=False)
         per_key = [self._key_ids(k, end=end, offset=0, limit=stop) for k in self.key_ids]
         merged = heapq.merge(*per_key, reverse=True)
         return [pk for _, pk in itertools.islice(merged, start, stop)]

@@ -16,13 +16,13 @@ interpolated.
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from django.db import connection
 from django.db.models import Value
 
 from accounts.models import ExchangeKey
-from keytrade.rawsql import db, quote, table
+from keytrade.rawsql import db, fields_of, instance, quote, read, table
 from trading.models import (
     Balance,
     Fill,
@@ -69,6 +69,21 @@ def _sum(column: str) -> str:
     return f"CAST(SUM({column}) AS NUMERIC)" if connection.vendor == "sqlite" else f"SUM({column})"
 
 
+def _per_vendor(build):
+    """Build a statement's text once per database vendor and shape (`build(*shape)`).
+
+    A text depends only on the vendor's quoting and the models; built on every call, the
+    quoting alone cost ~0.3 ms of a page. The shape is what varies between calls: which
+    optional filters apply, how many values an IN list takes.
+    """
+    texts = lru_cache(maxsize=512)(lambda vendor, *shape: build(*shape))
+
+    def text(*shape):
+        return texts(db().vendor, *shape)
+
+    return text
+
+
 _MISSING = object()
 
 
@@ -96,29 +111,30 @@ def _converters(vendor: str, spec: tuple) -> tuple:
 
 
 def _fetch(sql: str, params, spec: tuple) -> list[list]:
-    with connection.cursor() as cursor:
+    conn = db()
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    converters = _converters(connection.vendor, spec)
-    seen = [{} for _ in converters]  # a value repeated down a column (a key id) converts once
-    out = []
-    for row in rows:
-        row = list(row)
-        for (index, expression, functions), memo in zip(converters, seen, strict=True):
+        rows = [list(row) for row in cursor.fetchall()]
+    if not rows:
+        return rows
+    # Column by column; a value repeated down a column (a key id, a fixed amount) converts once.
+    for index, expression, functions in _converters(conn.vendor, spec):
+        memo = {}
+        for row in rows:
             raw = row[index]
             try:
                 value = memo.get(raw, _MISSING)
+                hashable = True
             except TypeError:  # unhashable (a memoryview): converted each time
-                value, memo = _MISSING, None
+                value, hashable = _MISSING, False
             if value is _MISSING:
                 value = raw
                 for function in functions:
-                    value = function(value, expression, connection)
-                if memo is not None:
+                    value = function(value, expression, conn)  # as the ORM's compiler calls it
+                if hashable:
                     memo[raw] = value
             row[index] = value
-        out.append(row)
-    return out
+    return rows
 
 
 def _prep(model, name: str, value):
@@ -135,14 +151,20 @@ _KEY_SPEC = ((ExchangeKey, "label", False), (ExchangeKey, "exchange", False))
 def open_order_rows(*, user_id: int, limit: int) -> list[list]:
     """`open_orders_for_user(user=)[:limit].values(*ORDER_COLUMNS, "key__label",
     "key__exchange")` as lists in that order."""
-    sql = (
+    return _fetch(_open_orders_sql(), [user_id, str(Order.Status.OPEN), limit], _ORDER_SPEC)
+
+
+_ORDER_SPEC = (*((Order, n, False) for n in ORDER_COLUMNS), *_KEY_SPEC)
+
+
+@_per_vendor
+def _open_orders_sql() -> str:
+    return (
         f"SELECT {_cols('o', Order, ORDER_COLUMNS)}, {_key_label_exchange()}"  # noqa: S608
         f" FROM {_table(Order)} o INNER JOIN {_table(ExchangeKey)} k ON o.{_q('key_id')} = k.id"
         f" WHERE k.{_q('user_id')} = %s AND o.{_q('status')} = %s"
         f" ORDER BY o.{_q('placed_at')} DESC, o.id DESC LIMIT %s"
     )
-    spec = (*((Order, n, False) for n in ORDER_COLUMNS), *_KEY_SPEC)
-    return _fetch(sql, [user_id, str(Order.Status.OPEN), limit], spec)
 
 
 PENDING_COLUMNS = ("id", "created_at", "kind", "symbol", "side", "amount", "price", "status")
@@ -153,15 +175,21 @@ def pending_intent_rows(*, user_id: int, limit: int) -> list[list]:
     .order_by("-created_at")[:limit].values(*PENDING_COLUMNS, "key__label", "key__exchange")`
     as lists in that order (newest first)."""
     statuses = [str(status) for status in OrderIntent.UNFINISHED]
-    sql = (
+    return _fetch(_pending_sql(len(statuses)), [user_id, *statuses, limit], _PENDING_SPEC)
+
+
+_PENDING_SPEC = (*((OrderIntent, n, False) for n in PENDING_COLUMNS), *_KEY_SPEC)
+
+
+@_per_vendor
+def _pending_sql(statuses: int) -> str:
+    return (
         f"SELECT {_cols('i', OrderIntent, PENDING_COLUMNS)}, {_key_label_exchange()}"  # noqa: S608
         f" FROM {_table(OrderIntent)} i"
         f" INNER JOIN {_table(ExchangeKey)} k ON i.{_q('key_id')} = k.id"
-        f" WHERE i.{_q('user_id')} = %s AND i.{_q('status')} IN ({_in(statuses)})"
+        f" WHERE i.{_q('user_id')} = %s AND i.{_q('status')} IN ({_in(range(statuses))})"
         f" ORDER BY i.{_q('created_at')} DESC LIMIT %s"
     )
-    spec = (*((OrderIntent, n, False) for n in PENDING_COLUMNS), *_KEY_SPEC)
-    return _fetch(sql, [user_id, *statuses, limit], spec)
 
 
 _FILL_SPEC = (*((Fill, n, False) for n in FILL_COLUMNS), *_KEY_SPEC)
@@ -177,11 +205,16 @@ def _fill_select() -> str:
 def fill_rows_since(*, user_id: int, since: datetime, limit: int) -> list[list]:
     """`fills_for_user(user=, date_from=since)[:limit].values(*FILL_COLUMNS, "key__label",
     "key__exchange")` as lists in that order (newest first)."""
-    sql = (
+    params = [user_id, _prep(Fill, "executed_at", since), limit]
+    return _fetch(_fills_since_sql(), params, _FILL_SPEC)
+
+
+@_per_vendor
+def _fills_since_sql() -> str:
+    return (
         f"{_fill_select()} WHERE k.{_q('user_id')} = %s AND f.{_q('executed_at')} >= %s"
         f" ORDER BY f.{_q('executed_at')} DESC, f.id DESC LIMIT %s"
     )
-    return _fetch(sql, [user_id, _prep(Fill, "executed_at", since), limit], _FILL_SPEC)
 
 
 def fill_rows_by_ids(*, ids: list[int]) -> list[list]:
@@ -189,11 +222,15 @@ def fill_rows_by_ids(*, ids: list[int]) -> list[list]:
     "key__label", "key__exchange")` as lists in that order."""
     if not ids:
         return []
-    sql = (
-        f"{_fill_select()} WHERE f.id IN ({_in(ids)})"
+    return _fetch(_fills_by_ids_sql(len(ids)), list(ids), _FILL_SPEC)
+
+
+@_per_vendor
+def _fills_by_ids_sql(ids: int) -> str:
+    return (
+        f"{_fill_select()} WHERE f.id IN ({_in(range(ids))})"
         f" ORDER BY f.{_q('executed_at')} DESC, f.id DESC"
     )
-    return _fetch(sql, list(ids), _FILL_SPEC)
 
 
 def fill_page_ids(
@@ -206,32 +243,47 @@ def fill_page_ids(
     side: str | None = None,
     since: datetime | None = None,
     before: datetime | None = None,
-) -> list[tuple[datetime, int]]:
+    times: bool = True,
+) -> list[tuple[datetime, int]] | list[int]:
     """`fills_for_user(user=, key_id=, symbol=, side=).filter(executed_at__gte=since,
     executed_at__lt=before).values_list("executed_at", "pk")[offset:offset + limit]`, each
-    bound optional: one key's page of (executed_at, id), newest first, in its index's order."""
+    bound optional: one key's page of (executed_at, id), newest first, in its index's order.
+    With times=False, `.values_list("pk", flat=True)`: the ids alone (one key's page needs no
+    times to merge by, and converting 50 of them cost ~0.2 ms)."""
     if limit <= 0:
         return []
+    params = [user_id, _prep(Fill, "key", key_id)]
+    present = []
+    for (column, _), value in zip(
+        _PAGE_FILTERS, (symbol.upper() if symbol else None, side, since, before), strict=True
+    ):
+        present.append(bool(value))
+        if value:
+            params.append(_prep(Fill, column, value))
+    sql = _fill_page_ids_sql(times, *present)
+    if not times:
+        return [row[0] for row in _fetch(sql, [*params, limit, offset], _PAGE_IDS_ONLY_SPEC)]
+    return [tuple(row) for row in _fetch(sql, [*params, limit, offset], _PAGE_IDS_SPEC)]
+
+
+_PAGE_FILTERS = (("symbol", "="), ("side", "="), ("executed_at", ">="), ("executed_at", "<"))
+_PAGE_IDS_SPEC = ((Fill, "executed_at", False), (Fill, "id", False))
+_PAGE_IDS_ONLY_SPEC = ((Fill, "id", False),)
+
+
+@_per_vendor
+def _fill_page_ids_sql(times: bool, *present: bool) -> str:
     f, k = _table(Fill), _table(ExchangeKey)  # no aliases: the ORM's own text
     where = [f"{k}.{_q('user_id')} = %s", f"{f}.{_q('key_id')} = %s"]
-    params = [user_id, _prep(Fill, "key", key_id)]
-    for column, op, value in (
-        ("symbol", "=", symbol.upper() if symbol else None),
-        ("side", "=", side),
-        ("executed_at", ">=", since),
-        ("executed_at", "<", before),
-    ):
-        if value:
+    for (column, op), used in zip(_PAGE_FILTERS, present, strict=True):
+        if used:
             where.append(f"{f}.{_q(column)} {op} %s")
-            params.append(_prep(Fill, column, value))
-    sql = (
-        f"SELECT {_cols(f, Fill, ('executed_at', 'id'))} FROM {f}"  # noqa: S608
+    return (
+        f"SELECT {_cols(f, Fill, ('executed_at', 'id') if times else ('id',))} FROM {f}"  # noqa: S608
         f" INNER JOIN {k} ON {f}.{_q('key_id')} = {k}.{_q('id')}"
         f" WHERE {' AND '.join(where)}"
         f" ORDER BY {f}.{_q('executed_at')} DESC, {f}.{_q('id')} DESC LIMIT %s OFFSET %s"
     )
-    spec = ((Fill, "executed_at", False), (Fill, "id", False))
-    return [tuple(row) for row in _fetch(sql, [*params, limit, offset], spec)]
 
 
 def market_decimal_rows(*, exchanges, symbols) -> list[list]:
@@ -240,59 +292,102 @@ def market_decimal_rows(*, exchanges, symbols) -> list[list]:
     exchanges, symbols = list(exchanges), list(symbols)
     if not exchanges or not symbols:
         return []
-    names = ("exchange", "symbol", "price_decimals", "amount_decimals")
-    sql = (
-        f"SELECT {_cols('m', MarketInfo, names)} FROM {_table(MarketInfo)} m"  # noqa: S608
-        f" WHERE m.{_q('exchange')} IN ({_in(exchanges)}) AND m.{_q('symbol')} IN ({_in(symbols)})"
+    sql = _market_decimals_sql(len(exchanges), len(symbols))
+    return _fetch(sql, [*exchanges, *symbols], _DECIMALS_SPEC)
+
+
+_DECIMALS_COLUMNS = ("exchange", "symbol", "price_decimals", "amount_decimals")
+_DECIMALS_SPEC = tuple((MarketInfo, n, False) for n in _DECIMALS_COLUMNS)
+
+
+@_per_vendor
+def _market_decimals_sql(exchanges: int, symbols: int) -> str:
+    return (
+        f"SELECT {_cols('m', MarketInfo, _DECIMALS_COLUMNS)}"  # noqa: S608
+        f" FROM {_table(MarketInfo)} m WHERE m.{_q('exchange')} IN ({_in(range(exchanges))})"
+        f" AND m.{_q('symbol')} IN ({_in(range(symbols))})"
     )
-    return _fetch(sql, [*exchanges, *symbols], tuple((MarketInfo, n, False) for n in names))
+
+
+def _instances(sql: str, params, model, fields) -> list:
+    """Model instances of `fields` (the others deferred), built as the ORM and raw() build
+    them: each value through its field's converters, then `Model.from_db`."""
+    conn = db()
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [instance(conn, model, fields, read(conn, fields, row)) for row in rows]
 
 
 def balances_of_user(*, user_id: int) -> list[Balance]:
     """`Balance.objects.filter(key__user=).order_by("key__label", "key_id", "asset")`, as
-    instances through `raw()` (the key is not loaded: the caller attaches its own)."""
-    names = [f.column for f in Balance._meta.concrete_fields]
-    sql = (
+    instances (the key is not loaded: the caller attaches its own)."""
+    return _instances(_balances_sql(), [user_id], Balance, _BALANCE_FIELDS)
+
+
+_BALANCE_FIELDS = fields_of(Balance)
+
+
+@_per_vendor
+def _balances_sql() -> str:
+    names = [f.column for f in _BALANCE_FIELDS]
+    return (
         f"SELECT {', '.join('b.' + _q(n) for n in names)} FROM {_table(Balance)} b"  # noqa: S608
         f" INNER JOIN {_table(ExchangeKey)} k ON b.{_q('key_id')} = k.id"
         f" WHERE k.{_q('user_id')} = %s"
         f" ORDER BY k.{_q('label')} ASC, b.{_q('key_id')} ASC, b.{_q('asset')} ASC"
     )
-    return list(Balance.objects.raw(sql, [user_id]))
 
 
 def market_prices(*, exchanges, symbols) -> list[MarketPrice]:
     """`MarketPrice.objects.filter(exchange__in=, symbol__in=).only("exchange", "symbol",
-    "last", "bid", "ask", "fetched_at")`, as instances through `raw()`."""
+    "last", "bid", "ask", "fetched_at")`, as instances (the other fields deferred)."""
     exchanges, symbols = list(exchanges), list(symbols)
     if not exchanges or not symbols:
         return []
-    names = ("id", "exchange", "symbol", "last", "bid", "ask", "fetched_at")
-    sql = (
-        f"SELECT {_cols('p', MarketPrice, names)} FROM {_table(MarketPrice)} p"  # noqa: S608
-        f" WHERE p.{_q('exchange')} IN ({_in(exchanges)}) AND p.{_q('symbol')} IN ({_in(symbols)})"
+    sql = _market_prices_sql(len(exchanges), len(symbols))
+    return _instances(sql, [*exchanges, *symbols], MarketPrice, _PRICE_FIELDS)
+
+
+_PRICE_FIELDS = fields_of(
+    MarketPrice, ("id", "exchange", "symbol", "last", "bid", "ask", "fetched_at")
+)
+
+
+@_per_vendor
+def _market_prices_sql(exchanges: int, symbols: int) -> str:
+    names = ", ".join(f"p.{_q(f.column)}" for f in _PRICE_FIELDS)  # in the model's order
+    return (
+        f"SELECT {names} FROM {_table(MarketPrice)} p"  # noqa: S608
+        f" WHERE p.{_q('exchange')} IN ({_in(range(exchanges))})"
+        f" AND p.{_q('symbol')} IN ({_in(range(symbols))})"
     )
-    return list(MarketPrice.objects.raw(sql, [*exchanges, *symbols]))
 
 
-def _daily_where(*, user_id, key_id, symbol, side, date_from, date_to) -> tuple[str, list]:
-    where, params = [f"k.{_q('user_id')} = %s"], [user_id]
-    for column, op, value in (
-        ("key", "=", key_id),
-        ("symbol", "=", symbol.upper() if symbol else None),
-        ("side", "=", side),
-        ("day", ">=", date_from),
-        ("day", "<=", date_to),
-    ):
+_DAILY_FILTERS = (("key", "="), ("symbol", "="), ("side", "="), ("day", ">="), ("day", "<="))
+
+
+def _daily_where(*, user_id, key_id, symbol, side, date_from, date_to) -> tuple[tuple, list]:
+    """(shape, params): which filters apply (for the texts below) and the parameters."""
+    present, params = [], [user_id]
+    values = (key_id, symbol.upper() if symbol else None, side, date_from, date_to)
+    for (column, _), value in zip(_DAILY_FILTERS, values, strict=True):
+        present.append(bool(value))
         if value:
+            params.append(_prep(FillDailyTotal, column, value))
+    return tuple(present), params
+
+
+def _daily_from(present: tuple) -> str:
+    where = [f"k.{_q('user_id')} = %s"]
+    for (column, op), used in zip(_DAILY_FILTERS, present, strict=True):
+        if used:
             field = FillDailyTotal._meta.get_field(column)
             where.append(f"d.{_q(field.column)} {op} %s")
-            params.append(_prep(FillDailyTotal, column, value))
-    from_ = (
+    return (
         f" FROM {_table(FillDailyTotal)} d INNER JOIN {_table(ExchangeKey)} k"
         f" ON d.{_q('key_id')} = k.id WHERE {' AND '.join(where)}"
     )
-    return from_, params
 
 
 def fill_totals_rows(
@@ -308,7 +403,7 @@ def fill_totals_rows(
     `.values("symbol", "side").annotate(amount=Sum, cost=Sum, count=Sum).order_by("symbol",
     "side")` and `.exclude(fee_currency="").values("fee_currency").annotate(fee=Sum("fee"))
     .order_by("fee_currency")`."""
-    from_, params = _daily_where(
+    present, params = _daily_where(
         user_id=user_id,
         key_id=key_id,
         symbol=symbol,
@@ -316,30 +411,41 @@ def fill_totals_rows(
         date_from=date_from,
         date_to=date_to,
     )
+    names = ("symbol", "side", "amount", "cost", "count")
+    rows = _fetch(_totals_sql(present), params, _TOTALS_SPEC)
+    per_symbol = [dict(zip(names, row, strict=True)) for row in rows]
+    rows = _fetch(_fees_sql(present), [*params, ""], _FEES_SPEC)
+    fees = [{"fee_currency": currency, "fee": fee} for currency, fee in rows]
+    return per_symbol, fees
+
+
+_TOTALS_SPEC = (
+    (FillDailyTotal, "symbol", False),
+    (FillDailyTotal, "side", False),
+    (FillDailyTotal, "amount", True),
+    (FillDailyTotal, "cost", True),
+    (FillDailyTotal, "count", True),
+)
+_FEES_SPEC = ((FillDailyTotal, "fee_currency", False), (FillDailyTotal, "fee", True))
+
+
+@_per_vendor
+def _totals_sql(present: tuple) -> str:
     d = "d."
-    sql = (
+    return (
         f"SELECT {d}{_q('symbol')}, {d}{_q('side')}, {_sum(d + _q('amount'))},"  # noqa: S608
-        f" {_sum(d + _q('cost'))}, SUM({d}{_q('count')}){from_}"
+        f" {_sum(d + _q('cost'))}, SUM({d}{_q('count')}){_daily_from(present)}"
         f" GROUP BY {d}{_q('symbol')}, {d}{_q('side')} ORDER BY 1 ASC, 2 ASC"
     )
-    spec = (
-        (FillDailyTotal, "symbol", False),
-        (FillDailyTotal, "side", False),
-        (FillDailyTotal, "amount", True),
-        (FillDailyTotal, "cost", True),
-        (FillDailyTotal, "count", True),
-    )
-    names = ("symbol", "side", "amount", "cost", "count")
-    per_symbol = [dict(zip(names, row, strict=True)) for row in _fetch(sql, params, spec)]
-    sql = (
-        f"SELECT {d}{_q('fee_currency')}, {_sum(d + _q('fee'))}{from_}"  # noqa: S608
+
+
+@_per_vendor
+def _fees_sql(present: tuple) -> str:
+    d = "d."
+    return (
+        f"SELECT {d}{_q('fee_currency')}, {_sum(d + _q('fee'))}{_daily_from(present)}"  # noqa: S608
         f" AND NOT ({d}{_q('fee_currency')} = %s) GROUP BY {d}{_q('fee_currency')} ORDER BY 1 ASC"
     )
-    spec = ((FillDailyTotal, "fee_currency", False), (FillDailyTotal, "fee", True))
-    fees = [
-        {"fee_currency": currency, "fee": fee} for currency, fee in _fetch(sql, [*params, ""], spec)
-    ]
-    return per_symbol, fees
 
 
 def fill_day_count_rows(
@@ -353,7 +459,7 @@ def fill_day_count_rows(
 ) -> list[list]:
     """fill_day_counts_for_user's daily totals `.values_list("day").annotate(n=Sum("count"))
     .order_by("-day")`: [day, fills] per UTC day, newest first."""
-    from_, params = _daily_where(
+    present, params = _daily_where(
         user_id=user_id,
         key_id=key_id,
         symbol=symbol,
@@ -361,9 +467,15 @@ def fill_day_count_rows(
         date_from=date_from,
         date_to=date_to,
     )
-    sql = (
-        f"SELECT d.{_q('day')}, SUM(d.{_q('count')}){from_}"  # noqa: S608
+    return _fetch(_day_counts_sql(present), params, _DAY_COUNTS_SPEC)
+
+
+_DAY_COUNTS_SPEC = ((FillDailyTotal, "day", False), (FillDailyTotal, "count", True))
+
+
+@_per_vendor
+def _day_counts_sql(present: tuple) -> str:
+    return (
+        f"SELECT d.{_q('day')}, SUM(d.{_q('count')}){_daily_from(present)}"  # noqa: S608
         f" GROUP BY d.{_q('day')} ORDER BY 1 DESC"
     )
-    spec = ((FillDailyTotal, "day", False), (FillDailyTotal, "count", True))
-    return _fetch(sql, params, spec)

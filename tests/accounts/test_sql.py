@@ -93,3 +93,56 @@ def test_key_rows_are_the_key_list_without_credentials(alice, bob):
     assert key_rows_for_user(user=bob) == []
     with pytest.raises(ValueError):
         key_rows_for_user(user=alice, fields=("id", "secret"))
+
+
+def _as_loaded(user) -> tuple:
+    """Everything a loaded instance carries: each field's value with its type, and its state."""
+    values = {f.attname: getattr(user, f.attname) for f in type(user)._meta.concrete_fields}
+    return repr(values), type(user), user._state.db, user._state.adding, user.get_deferred_fields()
+
+
+def test_user_get_by_pk_is_the_orm_get(people):
+    User = type(people[0])
+    for person in people:
+        ours = User.objects.get(pk=person.pk)  # authentication's lookup (ModelBackend.get_user)
+        orms = User.objects.all().get(pk=person.pk)  # the queryset's get: the ORM's own path
+        assert _as_loaded(ours) == _as_loaded(orms)
+        assert _as_loaded(User.objects.get(id=person.pk)) == _as_loaded(orms)
+        assert ours.last_login is None or ours.last_login.tzinfo is not None
+        assert isinstance(ours.public_id, type(person.public_id))
+
+
+def test_user_get_by_pk_reads_the_database_every_time(alice, django_assert_num_queries):
+    User = type(alice)
+    with django_assert_num_queries(1):
+        User.objects.get(pk=alice.pk)
+    User.objects.filter(pk=alice.pk).update(first_name="Alicia", is_active=False)
+    again = User.objects.get(pk=alice.pk)
+    assert (again.first_name, again.is_active) == ("Alicia", False)
+
+
+def test_user_get_of_a_missing_pk_raises_does_not_exist(alice):
+    User = type(alice)
+    with pytest.raises(User.DoesNotExist, match="User matching query does not exist"):
+        User.objects.get(pk=alice.pk + 1000)
+
+
+def test_other_user_lookups_keep_the_orm_path(alice, bob):
+    User = type(alice)
+    group = Group.objects.create(name="only-bob")
+    bob.groups.add(group)
+    with pytest.raises(User.DoesNotExist):
+        group.user_set.get(pk=alice.pk)  # a relation manager still filters by the relation
+    assert group.user_set.get(pk=bob.pk) == bob
+    assert User.objects.get(pk=str(alice.pk)) == alice  # not an int: the ORM converts it
+    assert User.objects.get(username="alice") == alice
+    with pytest.raises(User.DoesNotExist):
+        User.objects.get(pk=alice.pk, username="bob")
+
+
+def test_a_logged_in_page_loads_its_user_through_the_read(client, alice):
+    client.force_login(alice)
+    User = type(alice)
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    response = client.get("/")  # an inactive user is logged out, as ModelBackend decides
+    assert response.status_code == 302

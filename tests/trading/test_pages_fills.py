@@ -8,11 +8,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.http import QueryDict
 from django.utils import timezone
 
+from tests.trading.bot_helpers import new_bot
 from tests.trading.conftest import paper_key_for
 from tests.trading.factories import FillFactory
 from tests.trading.pages import login, make_viewer
+from trading.forms_dashboard import FillFilterForm
+from trading.models import OrderIntent
 from trading.views.fills import PER_PAGE
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +235,48 @@ def test_deep_pages_skip_whole_days_and_show_what_a_full_sort_would(
         ]
         if page > 2:
             assert limits and max(limits) <= busiest_day + PER_PAGE, (page, limits)
+
+
+def test_the_bot_filter_lists_totals_and_exports_only_that_bots_fills(trader, alice_key, fills):
+    grid = {"lower": "49000", "upper": "51000", "levels": 5, "amount": "0.01"}
+    trader.user_permissions.add(
+        Permission.objects.get(content_type__app_label="accounts", codename="run_bots")
+    )
+    trader = type(trader).objects.get(pk=trader.pk)
+    bot = new_bot(trader, alice_key, strategy="grid", params=grid, mode="dry_run")
+    intent = OrderIntent.objects.create(
+        user=trader, key=alice_key, bot=bot, symbol="BTC/USDT", side="buy", type="limit",
+        amount="0.3", price="21000",
+    )  # fmt: skip
+    botted = FillFactory(
+        key=alice_key, intent=intent, amount=Decimal("0.3"), price=Decimal("21000"),
+        executed_at=at(5),
+    )  # fmt: skip
+    client = login(trader)
+    page = client.get(f"/fills/?bot={bot.pk}")
+    assert page.status_code == 200
+    assert ids(page) == {botted.pk}
+    assert "Totals for these 1 fill" in page.content.decode()
+    live = client.get(f"/fills/live/?bot={bot.pk}")
+    assert ids(live) == {botted.pk}
+    exported = b"".join(client.get(f"/fills/export.csv?bot={bot.pk}").streaming_content).decode()
+    assert len(exported.strip().splitlines()) == 2  # the header and the bot's fill
+    assert ids(client.get("/fills/")) == {f.pk for f in fills.values()} | {botted.pk}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "date_from=2026-03-01&date_to=2026-03-02",
+        "date_from=2026-03-02&date_to=2026-03-01",  # the end before the start: an error
+        "date_from=x%22%3E%3Cb%3E&date_to=",  # not a date, escaped; an empty value kept
+        "date_to=2026-03-05",
+    ],
+)
+def test_the_date_inputs_are_the_forms_own_widgets(trader, fills, query):
+    page = login(trader).get(f"/fills/?{query}").content.decode()
+    form = FillFilterForm(QueryDict(query))
+    form.is_valid()
+    for name in ("date_from", "date_to"):
+        assert str(form[name]) in page, name

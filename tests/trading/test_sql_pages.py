@@ -170,6 +170,18 @@ def test_fill_page_ids_are_the_orm_page(data, filters):
                 **filters,
             )
             assert same(actual, expected)
+            ids = sql.fill_page_ids(
+                user_id=user.pk,
+                key_id=key.pk,
+                offset=offset,
+                limit=limit,
+                since=since,
+                before=before,
+                times=False,
+                **filters,
+            )
+            flat = rows.values_list("pk", flat=True)[offset : offset + limit]
+            assert [repr(pk) for pk in ids] == [repr(pk) for pk in flat]
     # Another user's key reads nothing.
     assert sql.fill_page_ids(user_id=data["bob"].pk, key_id=data["a1"].pk, offset=0, limit=9) == []
 
@@ -265,6 +277,7 @@ def test_balances_and_prices_are_the_orm_instances(data):
     for user in (data["alice"], data["bob"]):
         expected = Balance.objects.filter(key__user=user).order_by("key__label", "key_id", "asset")
         actual = sql.balances_of_user(user_id=user.pk)
+        assert all(not b.get_deferred_fields() and not b._state.adding for b in actual)
         assert same(
             [[getattr(b, f) for f in fields] for b in actual],
             [[getattr(b, f) for f in fields] for b in expected],
@@ -278,3 +291,7 @@ def test_balances_and_prices_are_the_orm_instances(data):
         sorted([getattr(p, n) for n in names] for p in actual),
         sorted([getattr(p, n) for n in names] for p in expected),
     )
+    assert {frozenset(p.get_deferred_fields()) for p in actual} == {
+        frozenset(p.get_deferred_fields()) for p in expected
+    }
+    assert all(not p._state.adding and p._state.db == "default" for p in actual)

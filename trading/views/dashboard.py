@@ -57,8 +57,11 @@ def overview(request):
 def overview_balances(request):
     """The overview's total value and balances (polled by htmx every 10 s)."""
     quote = QuoteForm(request.GET).quote_or_default()
+    # The keys read apart (written statements) cost less than balances joined to their keys
+    # through the ORM, though one query more.
+    keys = keys_for_user(user=request.user)
     context = {
-        "portfolio": portfolio_for_user(user=request.user, quote=quote),
+        "portfolio": portfolio_for_user(user=request.user, quote=quote, keys=keys),
         "quote": quote,
         "oob": True,
     }

@@ -40,12 +40,17 @@ CSV_COLUMNS = (
 
 
 def _filtered(request):
+    """(form, filters, fills): `fills` returns the filtered fills' queryset when called.
+
+    The pages build it only when they use it (a bot filter, which the written statements do
+    not know, and the CSV export): building it through the ORM cost ~0.5 ms of a page.
+    """
     form = FillFilterForm(request.GET)
     if not form.is_valid():
-        return form, {}, Fill.objects.none()
+        return form, {}, Fill.objects.none
     key = filter_key(request, form.cleaned_data["key"])
     filters = form.selector_kwargs(key)
-    return form, filters, fills_filtered(user=request.user, **filters)
+    return form, filters, lambda: fills_filtered(user=request.user, **filters)
 
 
 def _key_ids(request, filters: dict, keys=None) -> list:
@@ -63,7 +68,7 @@ def _totals_filters(filters: dict) -> dict | None:
 
 def _summary(request, filters: dict, fills) -> dict:
     if filters.get("bot"):  # not in the daily totals: sum the bot's fills themselves
-        return fills_summary(fills)
+        return fills_summary(fills())
     if not filters:
         return {"per_symbol": [], "fees": [], "count": 0}
     return fills_totals_for_user(user=request.user, **_totals_filters(filters))
@@ -160,6 +165,6 @@ def fills_csv(request):
     """Stream the filtered fills as CSV (full precision, UTC times)."""
     _, _, fills = _filtered(request)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(_csv_rows(fills), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_csv_rows(fills()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="keytrade-fills-{stamp}.csv"'
     return response
