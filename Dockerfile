@@ -26,5 +26,5 @@ RUN SECRET_KEY=collectstatic-build-step-only CRYPTOGRAPHY_KEY=collectstatic-buil
 
 USER keytrade
 EXPOSE 8000
-CMD ["gunicorn", "keytrade.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", \
+CMD ["gunicorn", "keytrade.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "sync", "--workers", "4", \
      "--timeout", "60", "--access-logfile", "-"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import socket
 import statistics
@@ -36,6 +37,17 @@ sys.path.insert(0, str(ROOT))
 INTERVAL = 10
 TARGET_P99_S, TARGET_MB_PER_BOT = 2.0, 1.0
 USERS = 10
+
+
+def web_command(bind: str) -> list[str]:
+    """The Procfile's web command (gunicorn with production's flags), bound to `bind`."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    args = shlex.split(line.split(":", 1)[1])
+    args[0] = str(BIN / "gunicorn")
+    args[args.index("--bind") + 1] = bind
+    if "--access-logfile" in args:  # one line per request would only slow the run down
+        del args[args.index("--access-logfile") : args.index("--access-logfile") + 2]
+    return args
 
 
 def free_port() -> int:
@@ -138,21 +150,7 @@ class Stack:
             capture_output=True,
         )
         bind = f"127.0.0.1:{self.web_port}"
-        self.start(
-            "web",
-            [
-                BIN / "gunicorn",
-                "keytrade.wsgi",
-                "--bind",
-                bind,
-                "--workers",
-                "2",
-                "--threads",
-                "8",
-                "--timeout",
-                "60",
-            ],
-        )
+        self.start("web", web_command(bind))
         loglevel = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
         worker = [BIN / "celery", "-A", "keytrade", "worker", "--loglevel", loglevel]
         concurrency = ["--concurrency", str(self.args.concurrency), "-n", "bench@%h"]

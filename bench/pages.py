@@ -11,7 +11,7 @@ first. Also counts the queries and the CPU time of each page in-process at 100,0
 Prints one table (p50, p99, requests/s, errors) and exits non-zero when a page's p99 reaches
 100 ms or a page answers anything but 200.
 Run: .venv/bin/python bench/pages.py   (BENCH_SECONDS=10 per URL after BENCH_WARMUP=2 s unmeasured;
-BENCH_FILLS; BENCH_WORKERS and BENCH_THREADS override the Procfile's --workers and --threads)
+BENCH_FILLS; BENCH_WORKER_CLASS, BENCH_WORKERS and BENCH_THREADS override the Procfile's flags)
 """
 
 from __future__ import annotations
@@ -338,19 +338,25 @@ def _check_page(port: int, path: str, cookie: str) -> None:
 def _server_command(port: int) -> list[str]:
     """The Procfile's web command (what `make run` and the Docker image run), bound to `port`.
 
-    BENCH_WORKERS / BENCH_THREADS override its --workers / --threads, to compare settings.
+    BENCH_WORKER_CLASS / BENCH_WORKERS / BENCH_THREADS override (or add) its --worker-class /
+    --workers / --threads, to compare settings.
     """
     line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
     args = shlex.split(line.split(":", 1)[1])
     args[0] = str(Path(PYTHON).parent / "gunicorn")
     overrides = {
         "--bind": f"127.0.0.1:{port}",
+        "--worker-class": os.environ.get("BENCH_WORKER_CLASS"),
         "--workers": os.environ.get("BENCH_WORKERS"),
         "--threads": os.environ.get("BENCH_THREADS"),
     }
     for flag, value in overrides.items():
-        if value and flag in args:
+        if not value:
+            continue
+        if flag in args:
             args[args.index(flag) + 1] = value
+        else:
+            args[1:1] = [flag, value]
     return args
 
 

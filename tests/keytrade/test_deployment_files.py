@@ -1,5 +1,6 @@
 """docker-compose.yml runs the same processes as the Procfile, from one image, with healthchecks."""
 
+import json
 import re
 import shlex
 
@@ -119,6 +120,24 @@ def test_the_dockerfile_builds_one_non_root_image_with_static_files():
     assert "manage.py collectstatic --no-input" in dockerfile
     assert "\nUSER keytrade\n" in dockerfile
     assert '"gunicorn", "keytrade.wsgi"' in dockerfile
+
+
+def test_the_image_runs_gunicorn_with_the_procfiles_flags():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = re.search(r"^CMD (\[.*?\])$", dockerfile, re.MULTILINE | re.DOTALL).group(1)
+    tokens = json.loads(cmd.replace("\\\n", ""))
+    image_opts, local_opts = options(tokens), options(procfile()["web"])
+    image_opts.pop("--bind")
+    local_opts.pop("--bind")
+    assert image_opts == local_opts
+
+
+def test_web_serves_with_processes_not_threads():
+    # Pages are CPU-bound Python: threads of one process share its GIL, and a threaded worker
+    # keeps accepting connections while busy, so the slowest requests queue behind others.
+    flags = options(procfile()["web"])
+    assert flags["--worker-class"] == "sync" and "--threads" not in flags
+    assert int(flags["--workers"]) >= 2
 
 
 # --- .ci/run proves the compose topology with processes ------------------------------------

@@ -15,6 +15,8 @@ VALUES = [
     "20123.450000000000000000",
     "0.000000012345",
     "9999999999.99999999",
+    "12345678901.5",
+    "-98765432109876543210.25",
     "1E+5",
 ]
 
@@ -33,6 +35,12 @@ def test_examples():
     assert fixed(Decimal("-0.001"), 2) == "-0.00"
     assert fixed(Decimal("1.5"), 25) == "1.500000000000000000"  # at most 18 places
     assert fixed(Decimal("1.5"), -3) == "2"  # at least none
+
+
+def test_large_amounts_keep_every_digit_at_any_precision():
+    # A quantity of a low-priced token, or a total in a small quote unit, can reach 1e10 and more.
+    assert fixed(Decimal("12345678901.5"), 18) == "12,345,678,901.500000000000000000"
+    assert fixed(Decimal("98765432109876543210"), 8) == "98,765,432,109,876,543,210.00000000"
 
 
 @pytest.mark.parametrize("value", [None, "", Decimal("NaN"), Decimal("Infinity"), "x"])

@@ -1,6 +1,6 @@
 """Number formatting for the trading pages: fixed decimals per market, grouped thousands."""
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 from django import template
 from django.utils.html import format_html
@@ -10,6 +10,9 @@ DASH = "—"
 
 
 _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(19)}
+# Quantizing needs room for every digit of the result: the default context's 28 would refuse
+# 1e10 at 18 places. Money columns (max_digits 36) fit with room to spare.
+_WIDE = Context(prec=80)
 
 
 @register.filter
@@ -19,7 +22,8 @@ def fixed(value, decimals=2):
         # The tables' case (a Decimal, an int), half the cost of the general path below.
         if not value.is_finite():
             return DASH
-        return f"{value.quantize(_QUANTA[decimals], rounding=ROUND_HALF_EVEN):,.{decimals}f}"
+        rounded = value.quantize(_QUANTA[decimals], rounding=ROUND_HALF_EVEN, context=_WIDE)
+        return f"{rounded:,.{decimals}f}"
     if value is None or value == "":
         return DASH
     try:
@@ -29,7 +33,8 @@ def fixed(value, decimals=2):
         return DASH
     if not number.is_finite():
         return DASH
-    return f"{number.quantize(_QUANTA[places], rounding=ROUND_HALF_EVEN):,.{places}f}"
+    rounded = number.quantize(_QUANTA[places], rounding=ROUND_HALF_EVEN, context=_WIDE)
+    return f"{rounded:,.{places}f}"
 
 
 @register.filter
