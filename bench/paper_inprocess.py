@@ -8,6 +8,10 @@ calls Django's WSGI handler directly with the exact requests ccxt sends for
 the SQL statements per request; `--profile` prints the top of a cProfile of place+cancel.
 
     .venv/bin/python bench/paper_inprocess.py [--pairs 300] [--batches 8] [--profile]
+        [--history 20000]
+
+`--history N` first gives the account N closed orders (as a long-running account has), so
+a statement that reads the account's whole order history shows up as a slower request.
 """
 
 import argparse
@@ -107,6 +111,32 @@ class Client:
             raise SystemExit(f"unexpected answers: {order} {canceled}")
 
 
+def seed_history(api_key: str, count: int) -> None:
+    """Give the key's account `count` canceled orders, spread over a few symbols."""
+    from paper.models import PaperApiKey, PaperOrder
+
+    account_id = PaperApiKey.objects.get(api_key=api_key).account_id
+    symbols = ["BTCUSDT", "ETHUSDT", "ETHBTC", "SOLUSDT"]
+    orders = [
+        PaperOrder(
+            account_id=account_id,
+            symbol=symbols[i % len(symbols)],
+            client_order_id=f"history-{i}",
+            side="BUY",
+            type="LIMIT",
+            time_in_force="GTC",
+            price=1,
+            orig_qty=1,
+            status=PaperOrder.Status.CANCELED,
+            created_ms=i,
+            updated_ms=i,
+        )
+        for i in range(count)
+    ]
+    PaperOrder.objects.bulk_create(orders, batch_size=2000)
+    print(f"account history: {count} canceled orders")
+
+
 def best_ms(func, count: int, batches: int) -> float:
     """CPU ms per call: the best of `batches` batches of `count` calls."""
     best = float("inf")
@@ -123,6 +153,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=300, help="place+cancel pairs per batch")
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the pairs")
+    parser.add_argument("--history", type=int, default=0, help="closed orders to seed first")
     args = parser.parse_args()
     from paper_exchange import prepare, server_env
 
@@ -137,6 +168,8 @@ def main() -> None:
         from django.db import connection
 
         client = Client(get_wsgi_application(), api_key, secret)
+        if args.history:
+            seed_history(api_key, args.history)
         for _ in range(50):  # warm up: imports, caches, connection
             client.pair()
             client.ping()

@@ -136,6 +136,9 @@ class PaperOrder(models.Model):
             models.Index(
                 fields=["account", "symbol", "status"], name="paper_order_acct_sym_status"
             ),
+            # An account's open orders without reading its whole history: every signed
+            # request asks whether it has any, and every one that has reads them.
+            models.Index(fields=["account", "status"], name="paper_order_acct_status"),
             models.Index(fields=["status", "symbol"], name="paper_order_status_symbol"),
             models.Index(fields=["account", "client_order_id"], name="paper_order_client_id"),
         ]

@@ -8,8 +8,9 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from paper import sql
@@ -42,6 +43,19 @@ def _fields(obj, names):
 
 KEY_FIELDS = [f.attname for f in PaperApiKey._meta.concrete_fields]
 ORDER_FIELDS = [f.attname for f in PaperOrder._meta.concrete_fields]
+BALANCE_FIELDS = [f.attname for f in PaperBalance._meta.concrete_fields]
+
+
+def _watched(call):
+    """Run `call` while an execute wrapper watches; return (its result, [(sql, params)])."""
+    seen = []
+
+    def record(execute, sql_text, params, many, context):
+        seen.append((sql_text, params))
+        return execute(sql_text, params, many, context)
+
+    with connection.execute_wrapper(record):
+        return call(), seen
 
 
 def test_key_lookup_matches_the_orm_including_the_decrypted_secret(alice):
@@ -285,3 +299,67 @@ def test_writer_queue_makes_other_processes_wait_their_turn(tmp_path):
         events.append("first commits")
     thread.join(timeout=5)
     assert events == ["first commits", "second writes"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plans")
+def test_open_order_lookups_do_not_walk_the_accounts_order_history(alice):
+    """Every signed request asks whether its account has open orders, and reads them if so:
+    those searches must narrow by status (an index), not by account alone, or each request
+    costs more with every order the account ever placed."""
+    account = account_get_or_create(user=alice)
+    key, _secret = key_create(account=account, label="bot", can_trade=True)
+    _place(account)
+    lookups = [
+        lambda: sql.key_with_open_orders(api_key=key.api_key),
+        lambda: sql.resting_orders(account_id=account.pk),
+        lambda: sql.resting_orders(account_id=account.pk, symbol="BTCUSDT"),
+        lambda: sql.open_client_id_taken(account_id=account.pk, client_order_id="grid-1"),
+    ]
+    for lookup in lookups:
+        _result, [(text, params)] = _watched(lookup)
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + text, params)
+            plan = [row[3] for row in cursor.fetchall()]
+        assert not [step for step in plan if step.startswith("SCAN")], plan
+        searches = [step for step in plan if step.startswith("SEARCH")]
+        assert searches and not [s for s in searches if s.endswith("(account_id=?)")], plan
+
+
+def test_statements_answer_the_same_directly_and_through_djangos_cursor(alice):
+    """On SQLite the statements skip Django's cursor wrapper unless something watches the
+    queries; either way they answer the same, and watched queries are all seen."""
+    account = account_get_or_create(user=alice)
+    key, _secret = key_create(account=account, label="bot", can_trade=True)
+    order = _place(account, client_id="grid-1")
+    key_fields = [*KEY_FIELDS, "has_open_orders"]
+    lookups = [
+        lambda: _fields(sql.key_with_open_orders(api_key=key.api_key), key_fields),
+        lambda: [_fields(o, ORDER_FIELDS) for o in sql.resting_orders(account_id=account.pk)],
+        lambda: [
+            _fields(b, BALANCE_FIELDS)
+            for b in sql.balances_for_update(account_id=account.pk, assets=["BTC", "USDT"])
+        ],
+        lambda: _fields(
+            sql.order_for_update(account_id=account.pk, symbol="BTCUSDT", order_id=order.pk),
+            ORDER_FIELDS,
+        ),
+        lambda: sql.open_client_id_taken(account_id=account.pk, client_order_id="grid-1"),
+    ]
+    assert sql._direct(connection) is (connection.vendor == "sqlite")
+    for lookup in lookups:
+        direct = lookup()
+        watched, statements = _watched(lookup)
+        assert watched == direct
+        assert len(statements) == 1
+
+
+def test_order_writes_stay_visible_to_djangos_query_capture(alice):
+    account = account_get_or_create(user=alice)
+    with CaptureQueriesContext(connection) as captured:
+        order = _place(account)
+        order_cancel(account_id=account.pk, symbol="BTCUSDT", order_id=order.pk, now=clock_read())
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any(s.startswith("INSERT INTO") and "paper_paperorder" in s for s in statements)
+    assert sum(s.startswith("UPDATE") and "paper_paperbalance" in s for s in statements) == 2
+    order.refresh_from_db()
+    assert order.status == PaperOrder.Status.CANCELED
