@@ -27,6 +27,7 @@ from keytrade.logging import register_secret
 
 SECRET_FIELDS = ("api_key", "secret", "passphrase")
 _CREDENTIAL_FIELDS = [ExchangeKey._meta.get_field(n) for n in ("status", *SECRET_FIELDS)]
+_STATUS_FIELD, _SECRET_FIELDS = _CREDENTIAL_FIELDS[:1], _CREDENTIAL_FIELDS[1:]
 CONNECT_PERMISSION = "accounts.connect_keys"
 UNDECRYPTABLE_REASON = (
     "keytrade can no longer decrypt this key's credentials (the server's encryption keys "
@@ -389,7 +390,7 @@ def key_credentials_sealed(*, key_id) -> SealedCredentials:
     row = _credentials_raw(conn, key_id)
     if row is None:
         raise ExchangeKey.DoesNotExist(f"exchange key {key_id} does not exist")
-    status = rawsql.read(conn, _CREDENTIAL_FIELDS[:1], row[:1])[0]
+    status = rawsql.read(conn, _STATUS_FIELD, row[:1])[0]
     if status == ExchangeKey.Status.UNDECRYPTABLE:
         raise KeyUndecryptable(key_id)
     return SealedCredentials(key_id=key_id, digest=_sealed_digest(row), _row=row)
@@ -400,7 +401,7 @@ def key_credentials_unseal(sealed: SealedCredentials) -> Credentials:
     """Decrypt credentials read by key_credentials_sealed; fail closed as key_credentials does."""
     conn = rawsql.db()
     try:
-        values = rawsql.read(conn, _CREDENTIAL_FIELDS[1:], sealed._row[1:])
+        values = rawsql.read(conn, _SECRET_FIELDS, sealed._row[1:])
         values = (values[0], values[1], values[2] or "")
         if not all(isinstance(value, str) for value in values):
             raise DecryptionError("decrypted value is not text")
