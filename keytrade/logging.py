@@ -43,6 +43,8 @@ def redact(text: str) -> str:
     for value in _longest_first:
         if value in text:
             text = text.replace(value, REDACTED)
+    if ":" not in text and "=" not in text:
+        return text  # _FIELD_RE needs a ':' or '=' after the field name (most values: no scan)
     return _FIELD_RE.sub(lambda m: m.group(1) + REDACTED, text)
 
 

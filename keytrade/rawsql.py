@@ -51,27 +51,32 @@ def prep(conn, field, value):
 
 
 def _converters(conn, fields) -> list:
+    """[(position, converters, col)] for the fields that have converters (most have none)."""
     # Converters are bound to one connection's operations; cache them on that connection.
     cache = conn.__dict__.setdefault("_keytrade_rawsql_converters", {})
-    cache_key = tuple(id(f) for f in fields)
+    cache_key = tuple(map(id, fields))
     found = cache.get(cache_key)
     if found is None:
         found = []
-        for f in fields:
+        for position, f in enumerate(fields):
             col = f.get_col(f.model._meta.db_table)
             chain = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
-            found.append((chain, col))
+            if chain:
+                found.append((position, chain, col))
         cache[cache_key] = found
     return found
 
 
 def read(conn, fields, values) -> list:
     """Convert one row's raw database values for `fields` as the ORM does when it reads them."""
-    out = []
-    for value, (chain, col) in zip(values, _converters(conn, fields), strict=True):
+    out = list(values)
+    if len(out) != len(fields):
+        raise ValueError(f"{len(out)} values for {len(fields)} fields")
+    for position, chain, col in _converters(conn, fields):
+        value = out[position]
         for convert in chain:
             value = convert(value, col, conn)
-        out.append(value)
+        out[position] = value
     return out
 
 

@@ -56,21 +56,27 @@ def _sql(name: str, vendor: str) -> str:
     """Build statement `name` for `vendor` (once: the cache keeps it)."""
     conn = db()
     q = conn.ops.quote_name
-    if name == "limits":
-        fields = _LIMITS_FIELDS
+    if name.startswith("limits+"):
+        # limits+<rate>+<halt>: the limit columns (NULL without a row) and, when asked, the
+        # rate count and the global halt as scalar subqueries, in one round trip. The derived
+        # one-row table keeps a row when the user has no limits row.
+        _, rate, halt = name.split("+")
+        extra = ""
+        if rate == "1":
+            extra += (
+                f", (SELECT COUNT(*) FROM {table(conn, OrderIntent)} r"  # noqa: S608
+                f" WHERE r.{q('user_id')} = %s AND r.{q('created_at')} >= %s"
+                f" AND r.{q('kind')} IN (%s, %s))"
+            )
+        if halt == "1":
+            extra += (
+                f", (SELECT 1 FROM {table(conn, TradingHalt)} h"  # noqa: S608
+                f" WHERE h.{q('id')} = %s AND h.{q('active')} = %s)"
+            )
         return (
-            f"SELECT {columns(conn, fields, 'l')} FROM {table(conn, AccountLimits)} l"  # noqa: S608
-            f" WHERE l.{q('user_id')} = %s"
-        )
-    if name == "rate":
-        return (
-            f"SELECT COUNT(*) FROM {table(conn, OrderIntent)} WHERE {q('user_id')} = %s"  # noqa: S608
-            f" AND {q('created_at')} >= %s AND {q('kind')} IN (%s, %s)"
-        )
-    if name == "halt":
-        return (
-            f"SELECT 1 FROM {table(conn, TradingHalt)} WHERE {q('id')} = %s"  # noqa: S608
-            f" AND {q('active')} = %s"
+            f"SELECT {columns(conn, _LIMIT_VALUE_FIELDS, 'l')}{extra}"  # noqa: S608
+            f" FROM (SELECT 1 AS {q('one')}) d"
+            f" LEFT OUTER JOIN {table(conn, AccountLimits)} l ON l.{q('user_id')} = %s"
         )
     if name == "claim":
         return (
@@ -97,31 +103,47 @@ def _sql(name: str, vendor: str) -> str:
 # --- limits ------------------------------------------------------------------------------------
 
 
-_LIMITS_FIELDS = fields_of(AccountLimits)
+# What the checks read of a limits row, in this order (limits.EffectiveLimits is built from it).
+LIMIT_VALUE_FIELDS = (
+    "id",
+    "max_order_notional",
+    "max_orders_per_minute",
+    "allowed_symbols",
+    "ceiling_max_order_notional",
+    "ceiling_max_orders_per_minute",
+    "ceiling_allowed_symbols",
+    "trading_halted",
+)
+_LIMIT_VALUE_FIELDS = [AccountLimits._meta.get_field(n) for n in LIMIT_VALUE_FIELDS]
 
 
-def limits_row(*, user_id) -> AccountLimits | None:
-    """`AccountLimits.objects.filter(user=user).first()` (one row per user at most)."""
+def limits_values(*, user_id, placed_since=None, with_halt: bool = False) -> tuple:
+    """One statement for what an order's limit checks read: `(values, recent, halted)`.
+
+    `values`: `AccountLimits.objects.filter(user=user_id).values_list(*LIMIT_VALUE_FIELDS)
+    .first()` (None without a row); `recent`, when `placed_since` is given (else None):
+    `OrderIntent.objects.filter(user=user_id, created_at__gte=placed_since,
+    kind__in=[PLACE, AMEND]).count()`; `halted`, when `with_halt` (else None):
+    `TradingHalt.objects.filter(pk=1, active=True).exists()`.
+    """
     conn = db()
-    row = _one(conn, _sql("limits", conn.vendor), [user_id])
-    if row is None:
-        return None
-    return instance(conn, AccountLimits, _LIMITS_FIELDS, read(conn, _LIMITS_FIELDS, row))
-
-
-def intents_placed_since(*, user_id, since) -> int:
-    """`OrderIntent.objects.filter(user=, created_at__gte=since, kind__in=[PLACE, AMEND])
-    .count()`."""
-    conn = db()
-    params = [user_id, prep(conn, _F("created_at"), since), *_KINDS_RATED]
-    return _one(conn, _sql("rate", conn.vendor), params)[0]
-
-
-def halt_active() -> bool:
-    """`TradingHalt.objects.filter(pk=1, active=True).exists()`."""
-    conn = db()
-    active = prep(conn, TradingHalt._meta.get_field("active"), True)
-    return _one(conn, _sql("halt", conn.vendor), [1, active]) is not None
+    rate, params = placed_since is not None, []
+    if rate:
+        since = prep(conn, _F("created_at"), placed_since)
+        params += [user_id, since, *_KINDS_RATED]
+    if with_halt:
+        params += [1, prep(conn, TradingHalt._meta.get_field("active"), True)]
+    params.append(user_id)
+    name = f"limits+{int(rate)}+{int(with_halt)}"
+    row = _one(conn, _sql(name, conn.vendor), params)
+    width = len(_LIMIT_VALUE_FIELDS)
+    values = None
+    if row[0] is not None:
+        values = tuple(read(conn, _LIMIT_VALUE_FIELDS, row[:width]))
+    extra = list(row[width:])
+    recent = extra.pop(0) if rate else None
+    halted = (extra.pop(0) is not None) if with_halt else None
+    return values, recent, halted
 
 
 # --- intents -----------------------------------------------------------------------------------
@@ -131,22 +153,34 @@ _INTENT_FIELDS = fields_of(OrderIntent)
 
 
 @lru_cache(maxsize=8)
-def _insert_sql(model, vendor: str) -> str:
+def _insert_sql(model, vendor: str, ignore_conflicts: bool = False) -> str:
     conn = db()
     fields = model._meta.concrete_fields
     names = ", ".join(conn.ops.quote_name(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {table(conn, model)} ({names}) VALUES ({marks})"  # noqa: S608
+    sql = f"INSERT INTO {table(conn, model)} ({names}) VALUES ({marks})"  # noqa: S608
+    if ignore_conflicts:
+        # Standard upsert syntax (PostgreSQL; SQLite >= 3.24): skips a row that breaks a unique
+        # constraint or the primary key, and only that (SQLite's INSERT OR IGNORE, which
+        # bulk_create uses, would also skip NOT NULL and CHECK violations).
+        sql += " ON CONFLICT DO NOTHING"
+    return sql
 
 
-def _insert(obj) -> None:
-    """`obj.save(force_insert=True)` for a model with no parents, signals or save() logic."""
+def _insert(obj, *, ignore_conflicts: bool = False) -> bool:
+    """`obj.save(force_insert=True)` for a model with no parents, signals or save() logic.
+
+    With `ignore_conflicts`, a row that breaks a unique constraint is not written and False
+    is returned (no IntegrityError, so no savepoint is needed around it)."""
     conn = db()
     model = type(obj)
     values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in model._meta.concrete_fields]
     with conn.cursor() as cursor:
-        cursor.execute(_insert_sql(model, conn.vendor), values)
+        cursor.execute(_insert_sql(model, conn.vendor, ignore_conflicts), values)
+        if ignore_conflicts and cursor.rowcount != 1:
+            return False
     obj._state.adding, obj._state.db = False, conn.alias
+    return True
 
 
 def intent_insert(intent: OrderIntent) -> None:
@@ -236,7 +270,7 @@ def intent_for_worker(*, intent_id) -> OrderIntent | None:
 # --- orders ------------------------------------------------------------------------------------
 
 
-def order_insert(order: Order) -> Order:
-    """`Order.objects.create(...)` for an Order built in memory (raises IntegrityError)."""
-    _insert(order)
-    return order
+def order_insert(order: Order) -> bool:
+    """`Order.objects.create(...)` for an Order built in memory, unless the key already has an
+    order with its exchange id (then nothing is written and False is returned)."""
+    return _insert(order, ignore_conflicts=True)

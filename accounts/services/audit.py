@@ -30,12 +30,21 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+# Values a JSON round trip gives back unchanged (exact types: no enums, no floats).
+_JSON_SAME = frozenset({str, int, bool, type(None)})
+
+
 def _clean_detail(detail: dict | None) -> dict:
-    clean = {}
+    clean, plain = {}, True
     for key, value in (detail or {}).items():
         if key.lower() in _FORBIDDEN_DETAIL_KEYS:
             raise ValueError(f"audit detail must not carry {key!r}")
-        clean[key] = redact(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            value = redact(value)
+        plain = plain and type(key) is str and type(value) in _JSON_SAME
+        clean[key] = value
+    if plain:
+        return clean  # flat text, integers, booleans and None: already what JSON stores
     # Round-trip through JSON now so the hash covers exactly what the database stores.
     return json.loads(json.dumps(clean, default=str))
 

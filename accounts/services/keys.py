@@ -1,5 +1,6 @@
 """Exchange keys: connect, update, disable, delete, and the one place credentials are decrypted."""
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from keytrade.logging import register_secret
 
 SECRET_FIELDS = ("api_key", "secret", "passphrase")
 _CREDENTIAL_FIELDS = [ExchangeKey._meta.get_field(n) for n in ("status", *SECRET_FIELDS)]
+_STATUS_FIELD, _SECRET_FIELDS = _CREDENTIAL_FIELDS[:1], _CREDENTIAL_FIELDS[1:]
 CONNECT_PERMISSION = "accounts.connect_keys"
 UNDECRYPTABLE_REASON = (
     "keytrade can no longer decrypt this key's credentials (the server's encryption keys "
@@ -324,6 +326,19 @@ def _mark_undecryptable(key_id, error: str) -> None:
             )
 
 
+def _credentials_sql(conn) -> str:
+    q = conn.ops.quote_name
+    names = ", ".join(q(f.column) for f in _CREDENTIAL_FIELDS)
+    return f"SELECT {names} FROM {rawsql.table(conn, ExchangeKey)} WHERE {q('id')} = %s"  # noqa: S608
+
+
+def _credentials_raw(conn, key_id) -> tuple | None:
+    # One query: the status and the ciphertexts as stored (nothing decrypted yet).
+    with conn.cursor() as cursor:
+        cursor.execute(_credentials_sql(conn), [rawsql.prep(conn, ExchangeKey._meta.pk, key_id)])
+        return cursor.fetchone()
+
+
 @sensitive_variables("row")
 def key_credentials_row(*, key_id) -> tuple | None:
     """`ExchangeKey.objects.filter(pk=).values_list("status", *SECRET_FIELDS).first()`.
@@ -332,16 +347,72 @@ def key_credentials_row(*, key_id) -> tuple | None:
     than the query. The ciphertexts are decrypted by the fields' own converters, as there.
     """
     conn = rawsql.db()
-    q = conn.ops.quote_name
-    names = ", ".join(q(f.column) for f in _CREDENTIAL_FIELDS)
-    sql = f"SELECT {names} FROM {rawsql.table(conn, ExchangeKey)} WHERE {q('id')} = %s"  # noqa: S608
-    with conn.cursor() as cursor:
-        cursor.execute(sql, [rawsql.prep(conn, ExchangeKey._meta.pk, key_id)])
-        row = cursor.fetchone()
+    row = _credentials_raw(conn, key_id)
     return None if row is None else tuple(rawsql.read(conn, _CREDENTIAL_FIELDS, row))
 
 
-@sensitive_variables("row", "values")
+@dataclass(frozen=True)
+class SealedCredentials:
+    """A key's credentials as stored (encrypted), with a digest that identifies them.
+
+    The digest covers the ciphertexts and the vault keys in force when they were read: equal
+    digests mean the same stored secrets that decrypt the same way, so a caller that already
+    holds a client built from them (trading.exchange.connect) needs no decryption at all.
+    Rotating the key, re-encrypting it, tampering with it or changing the server's keys
+    changes the digest.
+    """
+
+    key_id: object
+    digest: str
+    _row: tuple = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"SealedCredentials(key_id={self.key_id}, digest={self.digest[:12]}…)"
+
+
+def _sealed_digest(row: tuple) -> str:
+    keys = current_keys()
+    digest = hashlib.sha256(b"keytrade.sealed-credentials")
+    for part in (keys.signing_key, keys.aes_key, *row[1:]):
+        part = b"" if part is None else part.encode() if isinstance(part, str) else bytes(part)
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def key_credentials_sealed(*, key_id) -> SealedCredentials:
+    """Read a key's status and ciphertexts in one query, decrypting nothing.
+
+    Raises KeyUndecryptable for a key already marked so, ExchangeKey.DoesNotExist for none.
+    The key's other statuses are the caller's decision, as for key_credentials.
+    """
+    conn = rawsql.db()
+    row = _credentials_raw(conn, key_id)
+    if row is None:
+        raise ExchangeKey.DoesNotExist(f"exchange key {key_id} does not exist")
+    status = rawsql.read(conn, _STATUS_FIELD, row[:1])[0]
+    if status == ExchangeKey.Status.UNDECRYPTABLE:
+        raise KeyUndecryptable(key_id)
+    return SealedCredentials(key_id=key_id, digest=_sealed_digest(row), _row=row)
+
+
+@sensitive_variables("values")
+def key_credentials_unseal(sealed: SealedCredentials) -> Credentials:
+    """Decrypt credentials read by key_credentials_sealed; fail closed as key_credentials does."""
+    conn = rawsql.db()
+    try:
+        values = rawsql.read(conn, _SECRET_FIELDS, sealed._row[1:])
+        values = (values[0], values[1], values[2] or "")
+        if not all(isinstance(value, str) for value in values):
+            raise DecryptionError("decrypted value is not text")
+    except DecryptionError as exc:
+        _mark_undecryptable(sealed.key_id, str(exc))  # no-op (and no audit) if already marked
+        raise KeyUndecryptable(sealed.key_id) from None
+    for value in values:
+        register_secret(value)
+    return Credentials(*values)
+
+
 def key_credentials(*, key_id) -> Credentials:
     """Decrypt a key's credentials for the exchange client; fail closed if they do not decrypt.
 
@@ -349,23 +420,7 @@ def key_credentials(*, key_id) -> Credentials:
     KeyUndecryptable, and any decryption failure marks the key so and audits it (committed
     with the caller's transaction, so call this outside one that will roll back).
     """
-    # One query per order: the status and the ciphertexts (decrypted as the row is read).
-    try:
-        row = key_credentials_row(key_id=key_id)
-        if row is not None and row[0] != ExchangeKey.Status.UNDECRYPTABLE:
-            values = (row[1], row[2], row[3] or "")
-            if not all(isinstance(value, str) for value in values):
-                raise DecryptionError("decrypted value is not text")
-    except DecryptionError as exc:
-        _mark_undecryptable(key_id, str(exc))  # no-op (and no audit) if already marked
-        raise KeyUndecryptable(key_id) from None
-    if row is None:
-        raise ExchangeKey.DoesNotExist(f"exchange key {key_id} does not exist")
-    if row[0] == ExchangeKey.Status.UNDECRYPTABLE:
-        raise KeyUndecryptable(key_id)
-    for value in values:
-        register_secret(value)
-    return Credentials(*values)
+    return key_credentials_unseal(key_credentials_sealed(key_id=key_id))
 
 
 def _rotation_errors(*, key: ExchangeKey, digest: str) -> dict:

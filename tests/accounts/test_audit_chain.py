@@ -1,6 +1,9 @@
 """The audit trail is append-only and tamper-evident."""
 
+import json
 import threading
+import uuid
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -61,6 +64,26 @@ def test_detail_refuses_secret_fields(alice):
     with pytest.raises(ValueError, match="secret"):
         audit_record(event_type="key.connected", actor=alice, detail={"secret": "x"})
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"from": "NEW", "attempt": 1, "price": None, "halted": False, "reason": "a=b c:d"},
+        {"status": AuditEvent.Outcome.SUCCESS},  # a str subclass: stored as plain text
+        {"amount": Decimal("0.0100"), "id": uuid.UUID(int=7), "at": 1.5},
+        {"nested": {"n": [1, "x"]}, "empty": []},
+    ],
+)
+def test_detail_is_hashed_and_returned_exactly_as_the_database_stores_it(alice, detail):
+    event = audit_record(event_type="order.open", actor=alice, detail=detail)
+
+    stored = AuditEvent.objects.get(seq=event.seq).detail
+    assert repr(event.detail) == repr(json.loads(json.dumps(detail, default=str)))
+    # (PostgreSQL's jsonb keeps its own key order.)
+    assert repr(sorted(event.detail.items())) == repr(sorted(stored.items()))
+    assert all(type(v) is not AuditEvent.Outcome for v in event.detail.values())
+    assert audit_verify() is None
 
 
 def test_an_empty_trail_without_a_head_starts_a_new_chain(alice):

@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from keytrade.logging import REDACTED, JsonFormatter, register_secret
+from keytrade.logging import REDACTED, JsonFormatter, redact, register_secret
 
 
 @pytest.fixture
@@ -59,6 +59,16 @@ def test_credential_fields_are_masked_even_when_never_registered(console):
     for value in (unregistered, unregistered[::-1], unregistered.upper()):
         assert value not in output
     assert "symbol=BTCUSDT" in records(console)[0]["msg"]
+
+
+def test_redaction_masks_only_what_it_must():
+    token = secrets.token_hex(12)
+    register_secret(token)
+    assert redact("BTC/USDT") == "BTC/USDT"
+    assert redact(f"key {token} used") == f"key {REDACTED} used"
+    assert redact(f"passphrase: {token[::-1]}") == f"passphrase: {REDACTED}"
+    assert redact("apiKey=abc123&symbol=X") == f"apiKey={REDACTED}&symbol=X"
+    assert redact("status=open") == "status=open"
 
 
 def test_per_second_tasks_do_not_flood_the_log_but_their_errors_still_show(console):

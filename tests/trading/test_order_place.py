@@ -77,6 +77,8 @@ def test_nothing_is_queued_when_the_transaction_rolls_back(
         ({"amount": "lots"}, "not a number"),
         ({"price": None}, "needs a price"),
         ({"symbol": "BTCUSDT"}, "BASE/QUOTE"),
+        ({"amount": "0.0000000000000000001"}, "18 decimal places"),
+        ({"type": "market", "price": None, "amount": "1" * 19}, "18 digits before the decimal"),
     ],
 )
 def test_bad_orders_are_refused_with_a_reason(trader, key, published, overrides, reason):

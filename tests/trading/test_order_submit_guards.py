@@ -1,11 +1,13 @@
 """The worker stops an intent before any request when it must: halt, bad key, duplicate run."""
 
+from decimal import Decimal as D
+
 import pytest
 
 from accounts.models import AuditEvent, ExchangeKey
 from tests.trading.conftest import paper_key_for
 from tests.vault_helpers import raw_column, write_raw_column
-from trading.models import OrderIntent, TradingHalt
+from trading.models import AccountLimits, OrderIntent, TradingHalt
 from trading.services.halt import trading_halt_set
 from trading.services.orders import order_place
 from trading.services.submission import order_submit
@@ -37,6 +39,23 @@ def test_a_halt_stops_queued_orders_without_a_request(intent, exchange_port, adm
     assert exchange_port == []
     assert TradingHalt.objects.get().active
     assert AuditEvent.objects.filter(event_type="order.cancelled_by_halt").count() == 1
+
+
+def test_limits_tightened_after_queueing_stop_the_order_in_the_worker(intent, exchange_port):
+    AccountLimits.objects.create(user=intent.user, max_order_notional=D("100"))
+    assert order_submit(intent_id=intent.pk) is None
+    intent.refresh_from_db()
+    assert intent.status == S.REJECTED and "above your limit of 100" in intent.reject_reason
+    assert exchange_port == []
+    assert AuditEvent.objects.filter(event_type="order.rejected").count() == 1
+
+
+def test_a_user_halt_set_after_queueing_cancels_the_order_in_the_worker(intent, exchange_port):
+    AccountLimits.objects.create(user=intent.user, trading_halted=True)
+    assert order_submit(intent_id=intent.pk) is None
+    intent.refresh_from_db()
+    assert intent.status == S.CANCELLED_BY_HALT and "halted" in intent.reject_reason
+    assert exchange_port == []
 
 
 def test_an_undecryptable_key_sends_nothing(intent, exchange_port):

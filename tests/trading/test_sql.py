@@ -45,7 +45,11 @@ def key(trader):
     return paper_key_for(trader)
 
 
-def test_limits_row_matches_the_orm_and_is_none_without_a_row(alice, bob):
+def _limits_orm(user):
+    return AccountLimits.objects.filter(user=user).values_list(*sql.LIMIT_VALUE_FIELDS).first()
+
+
+def test_limits_values_match_the_orm_and_are_none_without_a_row(alice, bob):
     AccountLimits.objects.create(
         user=alice,
         max_order_notional=D("1234.5"),
@@ -56,14 +60,16 @@ def test_limits_row_matches_the_orm_and_is_none_without_a_row(alice, bob):
         trading_halted=True,
     )
 
-    found = sql.limits_row(user_id=alice.pk)
+    values, recent, halted = sql.limits_values(user_id=alice.pk)
 
-    assert _row(found) == _row(AccountLimits.objects.filter(user=alice).first())
-    assert found.trading_halted is True and found.allowed_symbols == ["BTC/USDT", "ETH/USDT"]
-    assert sql.limits_row(user_id=bob.pk) is None
+    assert repr(values) == repr(_limits_orm(alice))  # Decimal exponents and types included
+    assert values[-1] is True and values[3] == ["BTC/USDT", "ETH/USDT"]
+    assert recent is None and halted is None
+    assert sql.limits_values(user_id=bob.pk) == (None, None, None)
+    assert _limits_orm(bob) is None
 
 
-def test_rate_count_matches_the_orm(alice, bob, key):
+def test_limits_rate_count_matches_the_orm(alice, bob, key):
     now = timezone.now()
     other_key = paper_key_for(make_trader(bob), api_key="PAPERkeyBOB3456789abcdef")
     for kind, age, user, k in [
@@ -81,17 +87,29 @@ def test_rate_count_matches_the_orm(alice, bob, key):
         user=alice, created_at__gte=since, kind__in=["place", "amend"]
     ).count()
 
-    assert sql.intents_placed_since(user_id=alice.pk, since=since) == expected == 2
+    values, recent, halted = sql.limits_values(user_id=alice.pk, placed_since=since)
+    assert recent == expected == 2
+    assert values is None and halted is None
+    # With a limits row too, and the halt asked for at the same time.
+    AccountLimits.objects.create(user=alice, max_orders_per_minute=3)
+    values, recent, halted = sql.limits_values(user_id=alice.pk, placed_since=since, with_halt=True)
+    assert repr(values) == repr(_limits_orm(alice)) and recent == 2 and halted is False
 
 
 @pytest.mark.parametrize("row", [None, False, True])
-def test_halt_check_matches_the_orm(row):
+@pytest.mark.parametrize("limits", [False, True])
+def test_halt_check_matches_the_orm(row, limits, alice):
     TradingHalt.objects.all().delete()
     if row is not None:
         TradingHalt.objects.create(pk=1, active=row)
+    if limits:
+        AccountLimits.objects.create(user=alice, trading_halted=True)
 
-    assert sql.halt_active() is TradingHalt.objects.filter(pk=1, active=True).exists()
-    assert sql.halt_active() is bool(row)
+    values, recent, halted = sql.limits_values(user_id=alice.pk, with_halt=True)
+
+    assert halted is TradingHalt.objects.filter(pk=1, active=True).exists()
+    assert halted is bool(row)
+    assert repr(values) == repr(_limits_orm(alice)) and recent is None
 
 
 def test_intent_insert_writes_what_save_writes(alice, key):
@@ -238,7 +256,8 @@ def test_order_insert_writes_what_create_writes(alice, key):
     intent = _intent(alice, key)
     by_orm = Order.objects.create(key=key, exchange_order_id="1", intent=intent, **values)
 
-    by_sql = sql.order_insert(Order(key=key, exchange_order_id="2", intent=intent, **values))
+    by_sql = Order(key=key, exchange_order_id="2", intent=intent, **values)
+    assert sql.order_insert(by_sql) is True
 
     differ = {"id", "exchange_order_id", "updated_at"}
     a, b = _row(Order.objects.get(pk=by_sql.pk)), _row(Order.objects.get(pk=by_orm.pk))
@@ -246,8 +265,16 @@ def test_order_insert_writes_what_create_writes(alice, key):
         k: v for k, v in b.items() if k not in differ
     }
     assert a["updated_at"] == by_sql.updated_at
-    with pytest.raises(IntegrityError), transaction.atomic():  # unique per key and exchange id
-        sql.order_insert(Order(key=key, exchange_order_id="2", **values))
+    # Unique per key and exchange id: a second row is skipped, without an IntegrityError (so
+    # the surrounding transaction stays usable on PostgreSQL too).
+    with transaction.atomic():
+        again = Order(key=key, exchange_order_id="2", **{**values, "status": "closed"})
+        assert sql.order_insert(again) is False
+        assert Order.objects.filter(key=key, exchange_order_id="2").count() == 1
+    assert Order.objects.get(key=key, exchange_order_id="2").status == "open"
+    assert again._state.adding
+    with pytest.raises(IntegrityError), transaction.atomic():  # other constraints still hold
+        sql.order_insert(Order(key=key, exchange_order_id="3", **{**values, "symbol": None}))
 
 
 def test_credentials_read_matches_the_orm_and_decrypts(alice, key):

@@ -1,21 +1,23 @@
 """Build an ExchangeClient for a stored key, in the worker, at the moment it is needed.
 
-Credentials are decrypted here (accounts' key_credentials fails closed and marks an
+Credentials are decrypted here (accounts' key_credentials_unseal fails closed and marks an
 undecryptable key), registered with the log redactor, and handed straight to ccxt. Built ccxt
-instances are kept per thread, keyed by a digest of the credentials, so a worker reuses its
-HTTP connection and loaded markets. A rotated key gets a fresh instance, and building it evicts
-the key's older instances, so no client holds replaced credentials past the next call.
+instances are kept per thread, keyed by the digest of the stored ciphertexts (and the vault keys
+in force), so a worker reuses its HTTP connection and loaded markets, and a call that finds its
+instance decrypts nothing: the secrets already live in that instance. The ciphertexts are read
+on every call, so a rotated key (new ciphertexts) gets a fresh instance at once, and building
+it evicts the key's older instances: no client holds replaced credentials past the next call.
+A key that no longer decrypts (tampered data, changed server keys) misses the cache and fails.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.services.keys import key_credentials
+from accounts.services.keys import key_credentials_sealed, key_credentials_unseal
 from keytrade.logging import register_secret
 from trading.exchange.ccxt_build import build_ccxt
 from trading.exchange.client import ExchangeClient, Scopes
@@ -32,16 +34,12 @@ def _cache() -> OrderedDict:
 
 def client_for_key(key) -> ExchangeClient:
     """Return an ExchangeClient for an accounts.ExchangeKey (raises KeyUndecryptable)."""
-    creds = key_credentials(key_id=key.pk)
-    for value in (creds.api_key, creds.secret, creds.passphrase):
-        register_secret(value)
-    digest = hashlib.sha256(
-        "\0".join((key.exchange, creds.api_key, creds.secret, creds.passphrase or "")).encode()
-    ).hexdigest()
+    sealed = key_credentials_sealed(key_id=key.pk)
     cache = _cache()
-    cache_key = (str(key.pk), digest)
+    cache_key = (str(key.pk), key.exchange, sealed.digest)
     ex = cache.get(cache_key)
     if ex is None:
+        creds = key_credentials_unseal(sealed)  # registers the secrets with the log redactor
         forget_key_clients(key.pk)
         ex = build_ccxt(
             key.exchange, api_key=creds.api_key, secret=creds.secret, password=creds.passphrase
@@ -49,6 +47,9 @@ def client_for_key(key) -> ExchangeClient:
         cache[cache_key] = ex
         while len(cache) > _MAX_CACHED:
             cache.popitem(last=False)
+    else:
+        for value in (ex.apiKey, ex.secret, ex.password):
+            register_secret(value)  # already registered when built; a set lookup each
     cache.move_to_end(cache_key)
     scopes = Scopes(read=bool(key.scope_read), trade=bool(key.scope_trade))
     return ExchangeClient(ex, exchange_id=key.exchange, scopes=scopes)

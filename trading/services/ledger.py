@@ -38,12 +38,12 @@ def order_record(*, key, order: ExchangeOrder, intent: OrderIntent | None = None
     }
     if intent is not None and intent.kind != OrderIntent.Kind.CANCEL:
         # The order path recording the order it just placed: almost always a new row, so try
-        # the insert alone first (update_or_create would lock-read, then insert).
-        try:
-            with transaction.atomic():
-                return sql.order_insert(Order(key=key, exchange_order_id=order.id, **create_values))
-        except IntegrityError:
-            pass  # sync (or an earlier attempt) recorded it first: update it below
+        # the insert alone first (update_or_create would lock-read, then insert). It skips a
+        # row the key already has (sync or an earlier attempt recorded it first), which is
+        # then updated below.
+        row = Order(key=key, exchange_order_id=order.id, **create_values)
+        if sql.order_insert(row):
+            return row
     for _ in range(2):
         try:
             with transaction.atomic():

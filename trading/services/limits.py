@@ -36,34 +36,39 @@ def _tighter(user_value, ceiling):
     return min(values) if values else None
 
 
-def limits_effective(*, user) -> EffectiveLimits:
-    """Return the limits in force for a user: the tighter of theirs and the admin's ceiling."""
-    row = sql.limits_row(user_id=user.pk)
-    if row is None:
-        row = AccountLimits(user=user)
-    ceiling_notional = row.ceiling_max_order_notional
+def _effective(values: tuple | None) -> EffectiveLimits:
+    """The limits in force from a limits row's values (sql.LIMIT_VALUE_FIELDS), or None."""
+    if values is None:
+        values = (None, None, None, [], None, None, [], False)
+    _, notional, rate, symbols, ceiling_notional, ceiling_rate, ceiling_symbols, halted = values
     if ceiling_notional is None:
         ceiling_notional = settings.TRADING_DEFAULT_MAX_ORDER_NOTIONAL
-    ceiling_rate = row.ceiling_max_orders_per_minute
     if ceiling_rate is None:
         ceiling_rate = settings.TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE
-    symbols = {s.upper() for s in row.allowed_symbols or []}
-    ceiling_symbols = {s.upper() for s in row.ceiling_allowed_symbols or []}
+    symbols = {s.upper() for s in symbols or []}
+    ceiling_symbols = {s.upper() for s in ceiling_symbols or []}
     if symbols and ceiling_symbols:
         symbols &= ceiling_symbols
     else:
         symbols = symbols or ceiling_symbols
     return EffectiveLimits(
-        max_order_notional=_tighter(row.max_order_notional, ceiling_notional),
-        max_orders_per_minute=_tighter(row.max_orders_per_minute, ceiling_rate),
+        max_order_notional=_tighter(notional, ceiling_notional),
+        max_orders_per_minute=_tighter(rate, ceiling_rate),
         allowed_symbols=frozenset(symbols),
-        halted=row.trading_halted,
+        halted=halted,
     )
 
 
-def limits_check(*, user, symbol: str, notional: Decimal | None, count_rate: bool = True) -> None:
-    """Raise LimitExceeded if an order on `symbol` worth `notional` breaks the user's limits."""
-    limits = limits_effective(user=user)
+def limits_effective(*, user) -> EffectiveLimits:
+    """Return the limits in force for a user: the tighter of theirs and the admin's ceiling."""
+    return _effective(sql.limits_values(user_id=user.pk)[0])
+
+
+def limits_enforce(
+    *, limits: EffectiveLimits, symbol: str, notional: Decimal | None, recent: int | None = None
+) -> None:
+    """Raise LimitExceeded if an order breaks `limits`; `recent`: the user's orders in the last
+    minute (None: the rate is not checked)."""
     if limits.halted:
         raise LimitExceeded("Trading is halted for your account by an administrator.")
     if limits.allowed_symbols and symbol.upper() not in limits.allowed_symbols:
@@ -73,15 +78,26 @@ def limits_check(*, user, symbol: str, notional: Decimal | None, count_rate: boo
             f"The order is worth {notional.normalize():f}, above your limit of "
             f"{limits.max_order_notional.normalize():f} per order."
         )
-    if count_rate:
-        since = timezone.now() - timedelta(seconds=60)
-        recent = sql.intents_placed_since(user_id=user.pk, since=since)
-        if recent >= limits.max_orders_per_minute:
-            raise LimitExceeded(
-                f"You reached your limit of {limits.max_orders_per_minute} orders per minute; "
-                "wait a moment.",
-                rate=True,
-            )
+    if recent is not None and recent >= limits.max_orders_per_minute:
+        raise LimitExceeded(
+            f"You reached your limit of {limits.max_orders_per_minute} orders per minute; "
+            "wait a moment.",
+            rate=True,
+        )
+
+
+def limits_check(*, user, symbol: str, notional: Decimal | None, count_rate: bool = True) -> None:
+    """Raise LimitExceeded if an order on `symbol` worth `notional` breaks the user's limits."""
+    since = timezone.now() - timedelta(seconds=60) if count_rate else None
+    values, recent, _ = sql.limits_values(user_id=user.pk, placed_since=since)
+    limits_enforce(limits=_effective(values), symbol=symbol, notional=notional, recent=recent)
+
+
+def limits_and_halt(*, user_id) -> tuple[EffectiveLimits, bool]:
+    """A user's limits in force and whether the global kill switch is on, in one query (the
+    worker's re-check before sending)."""
+    values, _, halted = sql.limits_values(user_id=user_id, with_halt=True)
+    return _effective(values), halted
 
 
 def limits_update(

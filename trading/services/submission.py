@@ -29,7 +29,7 @@ from trading.key_queries import with_key
 from trading.models import Order, OrderIntent, TradingHalt
 from trading.services.keys import key_reject
 from trading.services.ledger import fills_record, order_record
-from trading.services.limits import LimitExceeded, limits_check
+from trading.services.limits import LimitExceeded, limits_and_halt, limits_enforce
 from trading.services.locks import LockBusy, key_lock
 from trading.services.transitions import intent_audit, intent_transition
 
@@ -127,28 +127,30 @@ def order_submit(*, intent_id, worker: str = "") -> Followup | None:
 
 
 def _risk_stopped(intent: OrderIntent, client) -> bool:
-    # A halt stops new risk, never a cancellation. (exists() first: the row is rarely active.)
-    halt = None
-    if intent.kind != K.CANCEL and sql.halt_active():
-        halt = TradingHalt.objects.filter(pk=1, active=True).first()
-    if halt is not None:
-        intent_transition(
-            intent,
-            to=S.CANCELLED_BY_HALT,
-            frm=(S.SUBMITTING,),
-            fields={"reject_reason": "Trading is halted: " + (halt.reason or "")},
-            detail={"halt": halt.reason},
-        )
-        return True
+    # A halt stops new risk, never a cancellation; limits apply to new orders. The global halt
+    # and the user's limits are read together, after the claim and before any request.
+    limits = None
+    if intent.kind != K.CANCEL:
+        limits, halted = limits_and_halt(user_id=intent.user_id)
+        halt = TradingHalt.objects.filter(pk=1, active=True).first() if halted else None
+        if halt is not None:
+            intent_transition(
+                intent,
+                to=S.CANCELLED_BY_HALT,
+                frm=(S.SUBMITTING,),
+                fields={"reject_reason": "Trading is halted: " + (halt.reason or "")},
+                detail={"halt": halt.reason},
+            )
+            return True
     key = intent.key
     if key.status != "active" or not key.scope_trade:
         _reject(intent, "This key is no longer active for trading, so nothing was sent.")
         return True
-    if intent.kind == K.CANCEL:
+    if limits is None:
         return False
     notional = _notional(intent, client)
     try:
-        limits_check(user=intent.user, symbol=intent.symbol, notional=notional, count_rate=False)
+        limits_enforce(limits=limits, symbol=intent.symbol, notional=notional)
     except LimitExceeded as exc:
         stop = S.CANCELLED_BY_HALT if "halted" in exc.reason else S.REJECTED
         intent_transition(
