@@ -139,6 +139,29 @@ def seed_data() -> str:
     return client.cookies["sessionid"].value
 
 
+def wsgi_get(handler, url: str, cookie: str) -> bytes:
+    """GET `url` logged in through a WSGI handler, as gunicorn calls it; the body (asserts 200)."""
+    import io
+
+    path, _, query = url.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_COOKIE": f"sessionid={cookie}",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+    }
+    status = []
+    body = b"".join(handler(environ, lambda s, headers: status.append(s)))
+    assert status[0].startswith("200"), (url, status[0], body[:300])
+    return body
+
+
 def _measure_in_process(url: str, cookie: str) -> tuple[int, float]:
     """Return (queries, CPU ms per request) through Django's WSGI handler, as gunicorn calls it.
 
@@ -147,30 +170,14 @@ def _measure_in_process(url: str, cookie: str) -> tuple[int, float]:
     this process's (SQLite included, it runs in-process): unlike latency under load it does
     not depend on what else the machine is running. The median of 7 blocks of 10 requests.
     """
-    import io
 
     from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
 
     handler = WSGIHandler()
-    path, _, query = url.partition("?")
 
     def get() -> None:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_COOKIE": f"sessionid={cookie}",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr,
-        }
-        status = []
-        body = b"".join(handler(environ, lambda s, headers: status.append(s)))
-        assert status[0].startswith("200"), (url, status[0], body[:300])
+        wsgi_get(handler, url, cookie)
 
     executed = []
 

@@ -19,7 +19,6 @@ Run: .venv/bin/python bench/pages_inprocess.py --var-dir /tmp/pages-db [--blocks
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -70,23 +69,7 @@ def _seed() -> None:
 
 
 def _request(handler, url: str, cookie: str) -> bytes:
-    path, _, query = url.partition("?")
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_COOKIE": f"sessionid={cookie}",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-    }
-    status = []
-    body = b"".join(handler(environ, lambda s, headers: status.append(s)))
-    assert status[0].startswith("200"), (url, status[0], body[:300])
-    return body
+    return pages.wsgi_get(handler, url, cookie)
 
 
 def _measure(args) -> None:
