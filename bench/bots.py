@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import shutil
 import socket
 import statistics
@@ -31,23 +30,14 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from procfile import web_command  # bench/procfile.py: the script's directory is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 INTERVAL = 10
 TARGET_P99_S, TARGET_MB_PER_BOT = 2.0, 1.0
 USERS = 10
-
-
-def web_command(bind: str) -> list[str]:
-    """The Procfile's web command (gunicorn with production's flags), bound to `bind`."""
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    args = shlex.split(line.split(":", 1)[1])
-    args[0] = str(BIN / "gunicorn")
-    args[args.index("--bind") + 1] = bind
-    if "--access-logfile" in args:  # one line per request would only slow the run down
-        del args[args.index("--access-logfile") : args.index("--access-logfile") + 2]
-    return args
 
 
 def free_port() -> int:
@@ -150,7 +140,8 @@ class Stack:
             capture_output=True,
         )
         bind = f"127.0.0.1:{self.web_port}"
-        self.start("web", web_command(bind))
+        # One access-log line per request would only slow the run down.
+        self.start("web", web_command(bind, {"--access-logfile": ""}))
         loglevel = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
         worker = [BIN / "celery", "-A", "keytrade", "worker", "--loglevel", loglevel]
         concurrency = ["--concurrency", str(self.args.concurrency), "-n", "bench@%h"]

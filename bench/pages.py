@@ -21,7 +21,6 @@ import http.client
 import json
 import os
 import re
-import shlex
 import shutil
 import socket
 import subprocess
@@ -30,6 +29,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from procfile import web_command  # bench/procfile.py: the script's directory is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -348,23 +349,12 @@ def _server_command(port: int) -> list[str]:
     BENCH_WORKER_CLASS / BENCH_WORKERS / BENCH_THREADS override (or add) its --worker-class /
     --workers / --threads, to compare settings.
     """
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    args = shlex.split(line.split(":", 1)[1])
-    args[0] = str(Path(PYTHON).parent / "gunicorn")
     overrides = {
-        "--bind": f"127.0.0.1:{port}",
-        "--worker-class": os.environ.get("BENCH_WORKER_CLASS"),
-        "--workers": os.environ.get("BENCH_WORKERS"),
-        "--threads": os.environ.get("BENCH_THREADS"),
+        "--worker-class": os.environ.get("BENCH_WORKER_CLASS") or None,
+        "--workers": os.environ.get("BENCH_WORKERS") or None,
+        "--threads": os.environ.get("BENCH_THREADS") or None,
     }
-    for flag, value in overrides.items():
-        if not value:
-            continue
-        if flag in args:
-            args[args.index(flag) + 1] = value
-        else:
-            args[1:1] = [flag, value]
-    return args
+    return web_command(f"127.0.0.1:{port}", overrides)
 
 
 def _describe(command: list[str]) -> str:
