@@ -20,10 +20,6 @@ from accounts.models import ExchangeKey, Notification
 from keytrade.rawsql import db, fields_of, instance, quote, read, table
 
 
-def _q(conn, name: str) -> str:
-    return quote(conn, name)
-
-
 def _column(conn, model, name: str) -> str:
     return quote(conn, model._meta.get_field(name).column)
 
@@ -41,7 +37,7 @@ def _permission_sql(vendor: str) -> str:
     granted = Group.permissions.through
     user_column = user_model._meta.model_name
     return (
-        f"SELECT ct.{_q(conn, 'app_label')}, p.{_q(conn, 'codename')}"  # noqa: S608
+        f"SELECT ct.{quote(conn, 'app_label')}, p.{quote(conn, 'codename')}"  # noqa: S608
         f" FROM {table(conn, Permission)} p INNER JOIN {table(conn, ContentType)} ct"
         f" ON p.{_column(conn, Permission, 'content_type')} = ct.id"
         f" WHERE p.id IN (SELECT {_column(conn, direct, 'permission')} FROM {table(conn, direct)}"
