@@ -24,10 +24,10 @@ queries (`connection.execute_wrapper`, a debug cursor such as assertNumQueries),
 PostgreSQL, they go through Django's cursor as before.
 """
 
-import re
 from collections.abc import Callable
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 
 from paper.models import PaperAccount, PaperApiKey, PaperBalance, PaperOrder
 
@@ -39,14 +39,14 @@ CANCEL_FIELDS = ("status", "locked_amount", "updated_ms")
 _statements: dict[tuple, str] = {}
 _loaders: dict[tuple, Callable] = {}
 _qmark_texts: dict[str, str] = {}
-_FORMAT = re.compile(r"(?<!%)%s")  # Django's SQLite backend converts "%s" the same way
 
 
 def _qmark(text: str) -> str:
     """A statement's text with SQLite's "?" placeholders, converted once per text."""
     converted = _qmark_texts.get(text)
     if converted is None:
-        converted = _qmark_texts[text] = _FORMAT.sub("?", text).replace("%%", "%")
+        # As Django's SQLite cursor converts them (SQLiteCursorWrapper.convert_query).
+        converted = _qmark_texts[text] = FORMAT_QMARK_REGEX.sub("?", text).replace("%%", "%")
     return converted
 
 
