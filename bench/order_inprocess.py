@@ -11,12 +11,9 @@ Run: .venv/bin/python bench/order_inprocess.py [--orders 150] [--profile]
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -88,36 +85,8 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=150)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="keytrade-bench-") as tmp:
-        port = bench.free_port()
-        paper_env = bench.environment(Path(tmp) / "exchange", port)
-        (ours_key, ours_secret), (bare_key, bare_secret) = bench.setup_paper(paper_env)
-        server = subprocess.Popen(  # noqa: S603
-            [str(Path(sys.executable).parent / "gunicorn"), "keytrade.wsgi"]
-            + ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
-            env=paper_env,
-            cwd=bench.ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        env = bench.environment(Path(tmp) / "keytrade", port)
-        os.environ.update(env)
-        import django
-
-        django.setup()
-        from django.conf import settings
-        from django.core.management import call_command
-
-        settings.TRADING_DEFAULT_MAX_ORDERS_PER_MINUTE = 10**6
-        call_command("migrate", verbosity=0)
-        user, key = bench.setup_keytrade(ours_key, ours_secret)
-        try:
-            bench.wait_until_up(port, server)
-            bare = bench.bare_client(env, bare_key, bare_secret)
-            measure(user, key, bare, args.orders, args.profile)
-        finally:
-            server.terminate()
-            server.wait(15)
+    with bench.stack() as (user, key, bare):
+        measure(user, key, bare, args.orders, args.profile)
     return 0
 
 

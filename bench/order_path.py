@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,7 +230,11 @@ def ms(*seconds: float) -> tuple[float, ...]:
     return tuple(s * 1000 for s in seconds)
 
 
-def main() -> int:
+@contextmanager
+def stack():
+    """The paper exchange under gunicorn on a free port, with its own database (as a remote
+    exchange would have), and keytrade set up in this process: yields (user, key, bare client).
+    """
     with tempfile.TemporaryDirectory(prefix="keytrade-bench-") as tmp:
         port = free_port()
         # The exchange keeps its own database, as a remote exchange would.
@@ -264,11 +269,15 @@ def main() -> int:
         user, key = setup_keytrade(ours_key, ours_secret)
         try:
             wait_until_up(port, server)
-            bare = bare_client(env, bare_key, bare_secret)
-            rows = measure(user, key, bare)
+            yield user, key, bare_client(env, bare_key, bare_secret)
         finally:
             server.terminate()
             server.wait(15)
+
+
+def main() -> int:
+    with stack() as (user, key, bare):
+        rows = measure(user, key, bare)
     return report(rows)
 
 
