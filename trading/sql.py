@@ -12,11 +12,14 @@ vendor and cached.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts.models import ExchangeKey
-from keytrade.rawsql import columns, db, fields_of, instance, prep, read, table
+from accounts.services.keys import SEALED_FIELDS
+from keytrade.rawsql import columns, db, fields_of, loaded, prep, prep_row, read, run, table
 from trading.models import AccountLimits, Order, OrderIntent, TradingHalt, client_order_id_for
 
 _F = OrderIntent._meta.get_field
@@ -40,15 +43,11 @@ CLAIM_ORDER_FIELDS = ("id", "exchange_order_id")
 
 
 def _one(conn, sql: str, params: list):
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    return run(conn, sql, params, fetch="one")
 
 
 def _rowcount(conn, sql: str, params: list) -> int:
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return run(conn, sql, params, fetch="rowcount")
 
 
 @lru_cache(maxsize=32)
@@ -90,11 +89,16 @@ def _sql(name: str, vendor: str) -> str:
         target = _F("target_order").column
         return (
             f"SELECT {columns(conn, _INTENT_FIELDS, 'i')}, {columns(conn, _KEY_FIELDS, 'k')},"  # noqa: S608
-            f" {columns(conn, _user_fields(), 'u')}, {columns(conn, _ORDER_FIELDS, 'o')}"
+            f" {columns(conn, _user_fields(), 'u')}, {columns(conn, _ORDER_FIELDS, 'o')},"
+            f" {columns(conn, _SEALED_FIELDS, 'k')}, {columns(conn, _LIMIT_VALUE_FIELDS, 'l')},"
+            f" (SELECT 1 FROM {table(conn, TradingHalt)} h"
+            f" WHERE h.{q('id')} = %s AND h.{q('active')} = %s)"
             f" FROM {table(conn, OrderIntent)} i"
             f" INNER JOIN {table(conn, ExchangeKey)} k ON k.{q('id')} = i.{q('key_id')}"
             f" INNER JOIN {table(conn, user_model)} u ON u.{q('id')} = i.{q('user_id')}"
             f" LEFT OUTER JOIN {table(conn, Order)} o ON o.{q('id')} = i.{q(target)}"
+            f" LEFT OUTER JOIN {table(conn, AccountLimits)} l"
+            f" ON l.{q('user_id')} = i.{q('user_id')}"
             f" WHERE i.{q('id')} = %s"
         )
     raise LookupError(name)
@@ -174,11 +178,11 @@ def _insert(obj, *, ignore_conflicts: bool = False) -> bool:
     is returned (no IntegrityError, so no savepoint is needed around it)."""
     conn = db()
     model = type(obj)
-    values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in model._meta.concrete_fields]
-    with conn.cursor() as cursor:
-        cursor.execute(_insert_sql(model, conn.vendor, ignore_conflicts), values)
-        if ignore_conflicts and cursor.rowcount != 1:
-            return False
+    fields = model._meta.concrete_fields
+    values = prep_row(conn, fields, [f.pre_save(obj, True) for f in fields])
+    written = _rowcount(conn, _insert_sql(model, conn.vendor, ignore_conflicts), values)
+    if ignore_conflicts and written != 1:
+        return False
     obj._state.adding, obj._state.db = False, conn.alias
     return True
 
@@ -224,17 +228,18 @@ def intent_move(*, intent_id, to: str, frm, now, fields: dict) -> int:
     **fields)`; returns the number of rows changed. Field values must be plain values."""
     conn = db()
     names = tuple(fields)
-    params = [
-        str(to),
-        prep(conn, _F("updated_at"), now),
-        *(prep(conn, _F(n), fields[n]) for n in names),
-        prep(conn, _PK, intent_id),
-        *(str(s) for s in frm),
-    ]
+    values = prep_row(conn, _move_fields(names), [now, *fields.values(), intent_id])
+    params = [str(to), *values, *(str(s) for s in frm)]
     return _rowcount(conn, _move_sql(names, len(frm), conn.vendor), params)
 
 
+@lru_cache(maxsize=64)
+def _move_fields(names: tuple[str, ...]) -> tuple:
+    return (_F("updated_at"), *(_F(n) for n in names), _PK)
+
+
 _KEY_FIELDS = fields_of(ExchangeKey, CLAIM_KEY_FIELDS)
+_SEALED_FIELDS = [ExchangeKey._meta.get_field(name) for name in SEALED_FIELDS]
 _ORDER_FIELDS = fields_of(Order, CLAIM_ORDER_FIELDS)
 
 
@@ -243,34 +248,83 @@ def _user_fields() -> list:
     return fields_of(get_user_model(), CLAIM_USER_FIELDS)
 
 
-def intent_for_worker(*, intent_id) -> OrderIntent | None:
-    """`OrderIntent.objects.select_related("key", "user", "target_order").only(<every intent
-    field>, <the CLAIM_* fields of the key, user and target order>).filter(pk=).first()`."""
+class ForWorker(NamedTuple):
+    """What the worker reads right after its claim, in one statement."""
+
+    intent: OrderIntent  # with its key, user and target order (the CLAIM_* fields)
+    credentials: tuple  # the key's SEALED_FIELDS as stored, for key_credentials_sealed_from
+    limits: tuple | None  # the user's limits row (LIMIT_VALUE_FIELDS), None without one
+    halted: bool  # the global kill switch is on
+
+
+def _model(model, alias: str, fields, values):
+    # The worker's own objects: as from_db builds them, without Model.__init__ (rawsql.loaded).
+    return loaded(model, alias, [f.attname for f in fields], values)
+
+
+def intent_for_worker(*, intent_id) -> ForWorker | None:
+    """One statement for what the worker reads after its claim.
+
+    `intent`: `OrderIntent.objects.select_related("key", "user", "target_order").only(<every
+    intent field>, <the CLAIM_* fields of the key, user and target order>).filter(pk=)
+    .first()`; `credentials`: `ExchangeKey.objects.filter(pk=intent.key_id).values_list(
+    *SEALED_FIELDS)` as stored; `limits` and `halted`: `limits_values(user_id=intent.user_id,
+    with_halt=True)`.
+    """
     conn = db()
-    row = _one(conn, _sql("worker", conn.vendor), [prep(conn, _PK, intent_id)])
+    halt = [1, prep(conn, TradingHalt._meta.get_field("active"), True)]
+    row = _one(conn, _sql("worker", conn.vendor), [*halt, prep(conn, _PK, intent_id)])
     if row is None:
         return None
     user_model, user_fields = get_user_model(), _user_fields()
     parts, start = [], 0
-    for fields in (_INTENT_FIELDS, _KEY_FIELDS, user_fields, _ORDER_FIELDS):
+    for fields in (_INTENT_FIELDS, _KEY_FIELDS, user_fields, _ORDER_FIELDS, _SEALED_FIELDS):
         parts.append(row[start : start + len(fields)])
         start += len(fields)
-    intent = instance(conn, OrderIntent, _INTENT_FIELDS, read(conn, _INTENT_FIELDS, parts[0]))
-    key = instance(conn, ExchangeKey, _KEY_FIELDS, read(conn, _KEY_FIELDS, parts[1]))
-    user = instance(conn, user_model, user_fields, read(conn, user_fields, parts[2]))
+    alias = conn.alias
+    intent = _model(OrderIntent, alias, _INTENT_FIELDS, read(conn, _INTENT_FIELDS, parts[0]))
+    key = _model(ExchangeKey, alias, _KEY_FIELDS, read(conn, _KEY_FIELDS, parts[1]))
+    user = _model(user_model, alias, user_fields, read(conn, user_fields, parts[2]))
     order = None
     if parts[3][0] is not None:
-        order = instance(conn, Order, _ORDER_FIELDS, read(conn, _ORDER_FIELDS, parts[3]))
+        order = _model(Order, alias, _ORDER_FIELDS, read(conn, _ORDER_FIELDS, parts[3]))
     _F("key").set_cached_value(intent, key)
     _F("user").set_cached_value(intent, user)
     _F("target_order").set_cached_value(intent, order)
-    return intent
+    limits_row = row[start : start + len(_LIMIT_VALUE_FIELDS)]
+    limits = None
+    if limits_row[0] is not None:
+        limits = tuple(read(conn, _LIMIT_VALUE_FIELDS, limits_row))
+    halted = row[start + len(_LIMIT_VALUE_FIELDS)] is not None
+    return ForWorker(intent, tuple(parts[4]), limits, halted)
 
 
 # --- orders ------------------------------------------------------------------------------------
 
 
-def order_insert(order: Order) -> bool:
-    """`Order.objects.create(...)` for an Order built in memory, unless the key already has an
-    order with its exchange id (then nothing is written and False is returned)."""
-    return _insert(order, ignore_conflicts=True)
+_ORDER = Order._meta
+_ORDER_ATTNAMES = tuple(f.attname for f in _ORDER.concrete_fields)
+
+
+def order_insert(*, key, exchange_order_id: str, intent=None, **values) -> Order | None:
+    """`Order.objects.create(key=key, exchange_order_id=, intent=intent, **values)`, unless
+    the key already has an order with that exchange id: then nothing is written and None is
+    returned. `values`: the Order's other fields by name (defaults apply to those not given).
+
+    The row is built without Model.__init__ and saved without save()'s layers (rawsql.loaded,
+    prep_row): the order path records one per order."""
+    conn = db()
+    row = {**values, "key_id": key.pk, "exchange_order_id": exchange_order_id}
+    row["intent_id"] = None if intent is None else intent.pk
+    row["updated_at"] = timezone.now()  # auto_now, as pre_save sets it
+    for field in _ORDER.concrete_fields:
+        if field.attname not in row:
+            row[field.attname] = field.get_default()  # as Model.__init__ fills them in
+    ordered = [row[name] for name in _ORDER_ATTNAMES]
+    text = _insert_sql(Order, conn.vendor, ignore_conflicts=True)
+    if _rowcount(conn, text, prep_row(conn, _ORDER.concrete_fields, ordered)) != 1:
+        return None
+    order = loaded(Order, conn.alias, _ORDER_ATTNAMES, ordered)
+    _ORDER.get_field("key").set_cached_value(order, key)
+    _ORDER.get_field("intent").set_cached_value(order, intent)
+    return order

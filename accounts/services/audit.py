@@ -11,6 +11,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from accounts.models import AuditChainHead, AuditEvent
+from keytrade import rawsql
 from keytrade.logging import redact
 
 GENESIS_HASH = "0" * 64
@@ -51,20 +52,29 @@ def _clean_detail(detail: dict | None) -> dict:
 
 def event_hash(event: AuditEvent) -> str:
     """Hash an event's content together with the previous event's hash."""
-    content = {
-        "seq": event.seq,
-        "created_at": event.created_at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor_username": event.actor_username,
-        "event_type": event.event_type,
-        "outcome": event.outcome,
-        "target_type": event.target_type,
-        "target_id": event.target_id,
-        "ip_address": event.ip_address,
-        "user_agent": event.user_agent,
-        "detail": event.detail,
-        "prev_hash": event.prev_hash,
-    }
+    return _content_hash({name: getattr(event, name) for name in _HASHED})
+
+
+# What an event's hash covers: every column but the hash itself.
+_HASHED = (
+    "seq",
+    "created_at",
+    "actor_id",
+    "actor_username",
+    "event_type",
+    "outcome",
+    "target_type",
+    "target_id",
+    "ip_address",
+    "user_agent",
+    "detail",
+    "prev_hash",
+)
+
+
+def _content_hash(values: dict) -> str:
+    content = {name: values[name] for name in _HASHED}
+    content["created_at"] = content["created_at"].isoformat()
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -107,21 +117,33 @@ def _statements(conn) -> tuple[str, str, str]:
     return _append_sql(conn.vendor, conn.features.has_select_for_update)
 
 
-def _head_locked_state(cursor, conn) -> tuple[int, str] | None:
+def _head_locked_state(conn) -> tuple[int, str] | None:
     """Lock the head row and return (last_seq, last_hash); None when there is no head."""
-    cursor.execute(_statements(conn)[0], [1])
-    return cursor.fetchone()
+    return rawsql.run(conn, _statements(conn)[0], [1], fetch="one")
 
 
-def _append(cursor, conn, event: AuditEvent, last_seq: int, last_hash: str) -> None:
+_FIELDS = AuditEvent._meta.concrete_fields
+_ATTNAMES = tuple(f.attname for f in _FIELDS)
+
+
+def _append(conn, values: dict, last_seq: int, last_hash: str) -> AuditEvent:
+    """Write the event (`values` by column, all but the chain's own) after the locked head."""
     _, insert, advance = _statements(conn)
-    event.seq, event.prev_hash = last_seq + 1, last_hash
-    event.created_at = timezone.now()
-    event.hash = event_hash(event)
-    fields = AuditEvent._meta.concrete_fields
-    cursor.execute(insert, [f.get_db_prep_save(getattr(event, f.attname), conn) for f in fields])
-    cursor.execute(advance, [event.seq, event.hash, 1])
-    event._state.adding, event._state.db = False, conn.alias
+    values["seq"], values["prev_hash"] = last_seq + 1, last_hash
+    values["created_at"] = timezone.now()
+    values["hash"] = _content_hash(values)
+    row = [values[name] for name in _ATTNAMES]
+    # Values adapted as the fields' get_db_prep_save adapts them (keytrade.rawsql.prep_row).
+    rawsql.run(conn, insert, rawsql.prep_row(conn, _FIELDS, row))
+    rawsql.run(conn, advance, [values["seq"], values["hash"], 1])
+    # The saved event, as Model.from_db would build it (keytrade.rawsql.loaded).
+    return rawsql.loaded(AuditEvent, conn.alias, _ATTNAMES, row)
+
+
+def _append_at_head(conn, values: dict) -> AuditEvent | None:
+    # Locking the head row serialises appends across processes, so seq and prev_hash agree.
+    state = _head_locked_state(conn)
+    return None if state is None else _append(conn, values, *state)
 
 
 def audit_record(
@@ -142,29 +164,26 @@ def audit_record(
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
     # Everything that does not depend on the chain is prepared before taking its lock.
-    event = AuditEvent(
-        actor_id=getattr(actor, "pk", None),
-        actor_username=(getattr(actor, "get_username", lambda: "")() or "")[:150],
-        event_type=event_type,
-        outcome=outcome,
-        target_type=target_type[:64],
-        target_id=str(target_id)[:64],
-        ip_address=client_ip(request),
-        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:512],
-        detail=_clean_detail(detail),
-    )
+    values = {
+        "actor_id": getattr(actor, "pk", None),
+        "actor_username": (getattr(actor, "get_username", lambda: "")() or "")[:150],
+        "event_type": event_type,
+        "outcome": outcome,
+        "target_type": target_type[:64],
+        "target_id": str(target_id)[:64],
+        "ip_address": client_ip(request),
+        "user_agent": (request.META.get("HTTP_USER_AGENT", "") if request else "")[:512],
+        "detail": _clean_detail(detail),
+    }
     # The connection wrapper itself: each read through django.db.connection costs a lookup.
     conn = connections[DEFAULT_DB_ALIAS]
     # No savepoint of its own: a failed append fails the caller's transaction with it.
-    with transaction.atomic(savepoint=False), conn.cursor() as cursor:
-        # Locking the head row serialises appends across processes, so seq and prev_hash agree.
-        state = _head_locked_state(cursor, conn)
-        if state is not None:
-            _append(cursor, conn, event, *state)
-    if state is None:  # an empty trail (after a flush), or a deleted head: the careful path
-        with transaction.atomic(), conn.cursor() as cursor:
+    with rawsql.atomic_joined(conn):
+        event = _append_at_head(conn, values)
+    if event is None:  # an empty trail (after a flush), or a deleted head: the careful path
+        with transaction.atomic():
             head = _locked_head()
-            _append(cursor, conn, event, head.last_seq, head.last_hash)
+            event = _append(conn, values, head.last_seq, head.last_hash)
     return event
 
 

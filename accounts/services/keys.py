@@ -334,9 +334,8 @@ def _credentials_sql(conn) -> str:
 
 def _credentials_raw(conn, key_id) -> tuple | None:
     # One query: the status and the ciphertexts as stored (nothing decrypted yet).
-    with conn.cursor() as cursor:
-        cursor.execute(_credentials_sql(conn), [rawsql.prep(conn, ExchangeKey._meta.pk, key_id)])
-        return cursor.fetchone()
+    key_id = rawsql.prep(conn, ExchangeKey._meta.pk, key_id)
+    return rawsql.run(conn, _credentials_sql(conn), [key_id], fetch="one")
 
 
 @sensitive_variables("row")
@@ -386,11 +385,21 @@ def key_credentials_sealed(*, key_id) -> SealedCredentials:
     Raises KeyUndecryptable for a key already marked so, ExchangeKey.DoesNotExist for none.
     The key's other statuses are the caller's decision, as for key_credentials.
     """
-    conn = rawsql.db()
-    row = _credentials_raw(conn, key_id)
+    row = _credentials_raw(rawsql.db(), key_id)
     if row is None:
         raise ExchangeKey.DoesNotExist(f"exchange key {key_id} does not exist")
-    status = rawsql.read(conn, _STATUS_FIELD, row[:1])[0]
+    return key_credentials_sealed_from(key_id=key_id, row=row)
+
+
+# The columns of a key that key_credentials_sealed_from takes, in this order.
+SEALED_FIELDS = tuple(f.name for f in _CREDENTIAL_FIELDS)
+
+
+def key_credentials_sealed_from(*, key_id, row: tuple) -> SealedCredentials:
+    """key_credentials_sealed for a row the caller read itself: the key's SEALED_FIELDS as
+    stored (raw database values, nothing converted or decrypted), e.g. joined to a query it
+    runs anyway. Raises KeyUndecryptable for a key already marked so."""
+    status = rawsql.read(rawsql.db(), _STATUS_FIELD, row[:1])[0]
     if status == ExchangeKey.Status.UNDECRYPTABLE:
         raise KeyUndecryptable(key_id)
     return SealedCredentials(key_id=key_id, digest=_sealed_digest(row), _row=row)

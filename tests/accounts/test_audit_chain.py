@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.transaction import TransactionManagementError
 
 from accounts.models import AuditChainHead, AuditEvent
 from accounts.services.audit import audit_record, audit_verify
@@ -83,6 +84,33 @@ def test_detail_is_hashed_and_returned_exactly_as_the_database_stores_it(alice, 
     # (PostgreSQL's jsonb keeps its own key order.)
     assert repr(sorted(event.detail.items())) == repr(sorted(stored.items()))
     assert all(type(v) is not AuditEvent.Outcome for v in event.detail.values())
+    assert audit_verify() is None
+
+
+def test_a_failed_append_fails_the_transaction_it_was_part_of(alice, monkeypatch):
+    from keytrade import rawsql
+
+    AuditChainHead.objects.get_or_create(id=1)
+    real_run = rawsql.run
+
+    def disk_full(conn, text, params, **kwargs):
+        if text.startswith("INSERT"):
+            raise DatabaseError("disk full")
+        return real_run(conn, text, params, **kwargs)
+
+    with transaction.atomic():
+        alice.first_name = "Changed"
+        alice.save(update_fields=["first_name"])
+        monkeypatch.setattr(rawsql, "run", disk_full)
+        with pytest.raises(DatabaseError):
+            audit_record(event_type="profile.changed", actor=alice)
+        monkeypatch.undo()
+        # Catching the error does not let the change commit without its audit row.
+        assert connection.needs_rollback
+        with pytest.raises(TransactionManagementError):
+            AuditEvent.objects.count()
+    alice.refresh_from_db()
+    assert alice.first_name != "Changed"
     assert audit_verify() is None
 
 

@@ -13,7 +13,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import ExchangeKey
-from accounts.services.keys import SECRET_FIELDS, key_credentials_row
+from accounts.services.keys import (
+    SECRET_FIELDS,
+    _credentials_raw,
+    key_credentials_row,
+    key_credentials_sealed,
+    key_credentials_sealed_from,
+)
+from keytrade.rawsql import db
 from tests.trading.conftest import make_trader, paper_key_for
 from trading import sql
 from trading.models import AccountLimits, Order, OrderIntent, TradingHalt
@@ -211,11 +218,16 @@ def test_worker_read_matches_the_orm_query(alice, key, with_target):
         )
     intent = _intent(alice, key, kind="amend" if with_target else "place", target_order=target)
 
-    found = sql.intent_for_worker(intent_id=str(intent.pk))
+    claimed = sql.intent_for_worker(intent_id=str(intent.pk))
+    found = claimed.intent
     expected = submission._intents().get(pk=intent.pk)
 
-    # The key's credentials are not read here (their columns are never selected).
+    # The key's credentials are not loaded into the key (they come back as stored, apart).
     assert set(SECRET_FIELDS) <= found.key.get_deferred_fields()
+    assert claimed.credentials == _credentials_raw(db(), key.pk)
+    assert key_credentials_sealed_from(
+        key_id=key.pk, row=claimed.credentials
+    ) == key_credentials_sealed(key_id=key.pk)
     _same_instance(found, expected)
     _same_instance(found.key, expected.key)
     _same_instance(found.user, expected.user)
@@ -225,7 +237,42 @@ def test_worker_read_matches_the_orm_query(alice, key, with_target):
         assert found.target_order.exchange_order_id == "77"
     else:
         assert found.target_order is None and expected.target_order is None
+    # No limits row and no halt here; the test below covers both.
+    assert (claimed.limits, claimed.halted) == sql.limits_values(user_id=alice.pk, with_halt=True)[
+        ::2
+    ]
     assert sql.intent_for_worker(intent_id=uuid.uuid4()) is None
+
+
+@pytest.mark.parametrize("halted", [False, True])
+def test_worker_read_has_the_users_limits_and_the_global_halt(alice, bob, key, halted):
+    AccountLimits.objects.create(
+        user=alice,
+        max_order_notional=D("1234.5"),
+        max_orders_per_minute=7,
+        allowed_symbols=["BTC/USDT"],
+        ceiling_max_order_notional=D("0.000000000000000001"),
+        trading_halted=True,
+    )
+    AccountLimits.objects.create(user=bob, max_orders_per_minute=1)
+    TradingHalt.objects.update_or_create(pk=1, defaults={"active": halted, "reason": "x"})
+    claimed = sql.intent_for_worker(intent_id=_intent(alice, key).pk)
+    assert repr(claimed.limits) == repr(_limits_orm(alice))
+    assert claimed.halted is halted is TradingHalt.objects.filter(pk=1, active=True).exists()
+    assert claimed.intent.user.username == "alice"
+
+
+def test_worker_objects_are_built_as_from_db_builds_them(alice, key):
+    from django.db.models.signals import post_init, pre_init
+
+    intent = sql.intent_for_worker(intent_id=_intent(alice, key).pk).intent
+    for obj in (intent, intent.key, intent.user):
+        assert (obj._state.adding, obj._state.db) == (False, "default")
+    # Loading a deferred field works as on any ORM instance.
+    assert intent.key.created_at == ExchangeKey.objects.get(pk=key.pk).created_at
+    # They skip Model.__init__'s signals, which is equal only while nobody listens to them.
+    for model in (OrderIntent, ExchangeKey, Order, type(alice)):
+        assert not pre_init.has_listeners(model) and not post_init.has_listeners(model)
 
 
 def test_worker_read_loads_the_fields_the_orm_query_names():
@@ -256,8 +303,8 @@ def test_order_insert_writes_what_create_writes(alice, key):
     intent = _intent(alice, key)
     by_orm = Order.objects.create(key=key, exchange_order_id="1", intent=intent, **values)
 
-    by_sql = Order(key=key, exchange_order_id="2", intent=intent, **values)
-    assert sql.order_insert(by_sql) is True
+    by_sql = sql.order_insert(key=key, exchange_order_id="2", intent=intent, **values)
+    assert by_sql is not None
 
     differ = {"id", "exchange_order_id", "updated_at"}
     a, b = _row(Order.objects.get(pk=by_sql.pk)), _row(Order.objects.get(pk=by_orm.pk))
@@ -265,16 +312,28 @@ def test_order_insert_writes_what_create_writes(alice, key):
         k: v for k, v in b.items() if k not in differ
     }
     assert a["updated_at"] == by_sql.updated_at
+    # The instance returned is the saved row, as create() returns it.
+    assert _row(by_sql) == a
+    assert (by_sql._state.adding, by_sql._state.db) == (False, "default")
+    assert by_sql.key is key and by_sql.intent is intent
+    # Fields not given get their defaults, as in create().
+    few = {"symbol": "ETH/USDT", "status": "open"}
+    bare = sql.order_insert(key=key, exchange_order_id="9", **few)
+    bare_orm = Order.objects.create(key=key, exchange_order_id="10", **few)
+    a, b = _row(Order.objects.get(pk=bare.pk)), _row(Order.objects.get(pk=bare_orm.pk))
+    assert {k: v for k, v in a.items() if k not in differ} == {
+        k: v for k, v in b.items() if k not in differ
+    }
+    assert bare.intent is None
     # Unique per key and exchange id: a second row is skipped, without an IntegrityError (so
     # the surrounding transaction stays usable on PostgreSQL too).
     with transaction.atomic():
-        again = Order(key=key, exchange_order_id="2", **{**values, "status": "closed"})
-        assert sql.order_insert(again) is False
+        again = sql.order_insert(key=key, exchange_order_id="2", **{**values, "status": "closed"})
+        assert again is None
         assert Order.objects.filter(key=key, exchange_order_id="2").count() == 1
     assert Order.objects.get(key=key, exchange_order_id="2").status == "open"
-    assert again._state.adding
     with pytest.raises(IntegrityError), transaction.atomic():  # other constraints still hold
-        sql.order_insert(Order(key=key, exchange_order_id="3", **{**values, "symbol": None}))
+        sql.order_insert(key=key, exchange_order_id="3", **{**values, "symbol": None})
 
 
 def test_credentials_read_matches_the_orm_and_decrypts(alice, key):

@@ -17,7 +17,11 @@ from collections import OrderedDict
 
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.services.keys import key_credentials_sealed, key_credentials_unseal
+from accounts.services.keys import (
+    SealedCredentials,
+    key_credentials_sealed,
+    key_credentials_unseal,
+)
 from keytrade.logging import register_secret
 from trading.exchange.ccxt_build import build_ccxt
 from trading.exchange.client import ExchangeClient, Scopes
@@ -32,9 +36,14 @@ def _cache() -> OrderedDict:
     return _local.clients
 
 
-def client_for_key(key) -> ExchangeClient:
-    """Return an ExchangeClient for an accounts.ExchangeKey (raises KeyUndecryptable)."""
-    sealed = key_credentials_sealed(key_id=key.pk)
+def client_for_key(key, *, sealed: SealedCredentials | None = None) -> ExchangeClient:
+    """Return an ExchangeClient for an accounts.ExchangeKey (raises KeyUndecryptable).
+
+    `sealed`: the key's credentials as stored, when the caller has just read them (the order
+    path reads them with its claim); otherwise they are read here.
+    """
+    if sealed is None:
+        sealed = key_credentials_sealed(key_id=key.pk)
     cache = _cache()
     cache_key = (str(key.pk), key.exchange, sealed.digest)
     ex = cache.get(cache_key)

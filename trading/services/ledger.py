@@ -41,8 +41,8 @@ def order_record(*, key, order: ExchangeOrder, intent: OrderIntent | None = None
         # the insert alone first (update_or_create would lock-read, then insert). It skips a
         # row the key already has (sync or an earlier attempt recorded it first), which is
         # then updated below.
-        row = Order(key=key, exchange_order_id=order.id, **create_values)
-        if sql.order_insert(row):
+        row = sql.order_insert(key=key, exchange_order_id=order.id, **create_values)
+        if row is not None:
             return row
     for _ in range(2):
         try:

@@ -93,11 +93,10 @@ def limits_check(*, user, symbol: str, notional: Decimal | None, count_rate: boo
     limits_enforce(limits=_effective(values), symbol=symbol, notional=notional, recent=recent)
 
 
-def limits_and_halt(*, user_id) -> tuple[EffectiveLimits, bool]:
-    """A user's limits in force and whether the global kill switch is on, in one query (the
-    worker's re-check before sending)."""
-    values, _, halted = sql.limits_values(user_id=user_id, with_halt=True)
-    return _effective(values), halted
+def limits_effective_from(values: tuple | None) -> EffectiveLimits:
+    """The limits in force from a limits row's values (trading.sql.LIMIT_VALUE_FIELDS, None
+    without a row) that the caller read itself (the worker reads them with its claim)."""
+    return _effective(values)
 
 
 def limits_update(

@@ -39,12 +39,17 @@ def _lock_dir(var_dir: str) -> Path:
     return path
 
 
+@cache
+def _lock_path(var_dir: str, name: str) -> str:
+    return str(_lock_dir(var_dir) / f"{name}.lock")
+
+
 @contextmanager
 def _host_lock(name: str, *, wait: float):
     # Without Redis, keytrade runs on one host (filesystem broker, file cache), so an flock()
     # on a file in VAR_DIR excludes every worker process and thread there. It costs one open()
     # instead of the file cache's write, read and delete per order.
-    fd = os.open(_lock_dir(str(settings.VAR_DIR)) / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(_lock_path(str(settings.VAR_DIR), name), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + wait
         while True:

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.services.keys import KeyUndecryptable
+from accounts.services.keys import KeyUndecryptable, key_credentials_sealed_from
 from trading import sql
 from trading.exchange import errors
 from trading.exchange.connect import client_for_key
@@ -29,7 +29,7 @@ from trading.key_queries import with_key
 from trading.models import Order, OrderIntent, TradingHalt
 from trading.services.keys import key_reject
 from trading.services.ledger import fills_record, order_record
-from trading.services.limits import LimitExceeded, limits_and_halt, limits_enforce
+from trading.services.limits import LimitExceeded, limits_effective_from, limits_enforce
 from trading.services.locks import LockBusy, key_lock
 from trading.services.transitions import intent_audit, intent_transition
 
@@ -93,30 +93,34 @@ def _intents():
 # --- submit --------------------------------------------------------------------------------
 
 
-def _claim(intent_id, worker: str) -> OrderIntent | None:
+def _claim(intent_id, worker: str) -> sql.ForWorker | None:
     now = timezone.now()
     with transaction.atomic():
         # The compare-and-set that makes duplicate deliveries harmless: exactly one row or stop.
         if not sql.intent_claim(intent_id=intent_id, worker=worker[:200], now=now):
             logger.info("already_claimed", extra={"intent": str(intent_id), "worker": worker})
             return None
-        intent = sql.intent_for_worker(intent_id=intent_id)
-        intent_audit(intent, previous=S.NEW, detail={"worker": worker})
-    return intent
+        # After the claim, in one statement: the intent, its key's credentials as stored, the
+        # user's limits and the global halt (the risk checks below use these, before any send).
+        claimed = sql.intent_for_worker(intent_id=intent_id)
+        intent_audit(claimed.intent, previous=S.NEW, detail={"worker": worker})
+    return claimed
 
 
 def order_submit(*, intent_id, worker: str = "") -> Followup | None:
     """Claim a NEW intent and send it to the exchange once; return what to do next."""
-    intent = _claim(intent_id, worker)
-    if intent is None:
+    claimed = _claim(intent_id, worker)
+    if claimed is None:
         return None
+    intent = claimed.intent
     try:
-        client = client_for_key(intent.key)
+        sealed = key_credentials_sealed_from(key_id=intent.key_id, row=claimed.credentials)
+        client = client_for_key(intent.key, sealed=sealed)
     except KeyUndecryptable:
         _reject(intent, "This key can no longer be decrypted, so nothing was sent.")
         return None
     try:
-        if _risk_stopped(intent, client):
+        if _risk_stopped(intent, client, limits=claimed.limits, halted=claimed.halted):
             return None
         with key_lock(intent.key_id):
             return _send(intent, client)
@@ -126,12 +130,12 @@ def order_submit(*, intent_id, worker: str = "") -> Followup | None:
         return _on_send_error(intent, exc)
 
 
-def _risk_stopped(intent: OrderIntent, client) -> bool:
+def _risk_stopped(intent: OrderIntent, client, *, limits: tuple | None, halted: bool) -> bool:
     # A halt stops new risk, never a cancellation; limits apply to new orders. The global halt
-    # and the user's limits are read together, after the claim and before any request.
-    limits = None
+    # and the user's limits (`limits`: their row's values) were read with the claim.
+    effective = None
     if intent.kind != K.CANCEL:
-        limits, halted = limits_and_halt(user_id=intent.user_id)
+        effective = limits_effective_from(limits)
         halt = TradingHalt.objects.filter(pk=1, active=True).first() if halted else None
         if halt is not None:
             intent_transition(
@@ -146,11 +150,11 @@ def _risk_stopped(intent: OrderIntent, client) -> bool:
     if key.status != "active" or not key.scope_trade:
         _reject(intent, "This key is no longer active for trading, so nothing was sent.")
         return True
-    if limits is None:
+    if effective is None:
         return False
     notional = _notional(intent, client)
     try:
-        limits_enforce(limits=limits, symbol=intent.symbol, notional=notional)
+        limits_enforce(limits=effective, symbol=intent.symbol, notional=notional)
     except LimitExceeded as exc:
         stop = S.CANCELLED_BY_HALT if "halted" in exc.reason else S.REJECTED
         intent_transition(

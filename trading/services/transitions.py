@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
+from keytrade.rawsql import atomic_joined, db
 from trading import sql
 from trading.models import OrderIntent
 
@@ -37,20 +38,25 @@ def intent_transition(
     `savepoint=False` is for a caller whose own transaction fails as a whole if this does.
     """
     fields = dict(fields or {})
+    block = transaction.atomic(savepoint=True) if savepoint else atomic_joined(db())
+    with block:
+        return _move(intent, to, frm, fields, detail, actor, request)
+
+
+def _move(intent, to, frm, fields, detail, actor, request) -> bool:
     now = timezone.now()
-    with transaction.atomic(savepoint=savepoint):
-        if any(hasattr(v, "resolve_expression") or isinstance(v, Model) for v in fields.values()):
-            updated = OrderIntent.objects.filter(pk=intent.pk, status__in=frm).update(
-                status=to, updated_at=now, **fields
-            )
-        else:  # the common case, without compiling an UPDATE per transition
-            updated = sql.intent_move(intent_id=intent.pk, to=to, frm=frm, now=now, fields=fields)
-        if updated != 1:
-            return False
-        for name, value in fields.items():
-            setattr(intent, name, value)
-        previous, intent.status, intent.updated_at = intent.status, to, now
-        intent_audit(intent, previous=previous, detail=detail, actor=actor, request=request)
+    if any(hasattr(v, "resolve_expression") or isinstance(v, Model) for v in fields.values()):
+        updated = OrderIntent.objects.filter(pk=intent.pk, status__in=frm).update(
+            status=to, updated_at=now, **fields
+        )
+    else:  # the common case, without compiling an UPDATE per transition
+        updated = sql.intent_move(intent_id=intent.pk, to=to, frm=frm, now=now, fields=fields)
+    if updated != 1:
+        return False
+    for name, value in fields.items():
+        setattr(intent, name, value)
+    previous, intent.status, intent.updated_at = intent.status, to, now
+    intent_audit(intent, previous=previous, detail=detail, actor=actor, request=request)
     return True
 
 
@@ -77,6 +83,6 @@ def intent_audit(intent: OrderIntent, *, previous: str, detail=None, actor=None,
             **(detail or {}),
         },
     )
-    logger.info(
-        "order %s", to.lower(), extra={"intent": str(intent.pk), "from": previous, **(detail or {})}
-    )
+    if logger.isEnabledFor(logging.INFO):
+        extra = {"intent": str(intent.pk), "from": previous, **(detail or {})}
+        logger.info("order %s", to.lower(), extra=extra)
