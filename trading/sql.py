@@ -257,9 +257,25 @@ class ForWorker(NamedTuple):
     halted: bool  # the global kill switch is on
 
 
-def _model(model, alias: str, fields, values):
-    # The worker's own objects: as from_db builds them, without Model.__init__ (rawsql.loaded).
-    return loaded(model, alias, [f.attname for f in fields], values)
+@lru_cache(maxsize=1)
+def _worker_plan() -> tuple:
+    """Where each part of the worker's row is: the objects (model, attnames, start, end) read
+    with the fields' converters, the credentials, the limits and the halt flag."""
+    objects, converted, start = [], [], 0
+    parts = (
+        (OrderIntent, _INTENT_FIELDS),
+        (ExchangeKey, _KEY_FIELDS),
+        (get_user_model(), _user_fields()),
+        (Order, _ORDER_FIELDS),
+    )
+    for model, fields in parts:
+        attnames = tuple(f.attname for f in fields)
+        objects.append((model, attnames, start, start + len(fields)))
+        converted += fields
+        start += len(fields)
+    sealed = (start, start + len(_SEALED_FIELDS))
+    limits = (sealed[1], sealed[1] + len(_LIMIT_VALUE_FIELDS))
+    return tuple(objects), converted, sealed, limits, limits[1]
 
 
 def intent_for_worker(*, intent_id) -> ForWorker | None:
@@ -269,34 +285,29 @@ def intent_for_worker(*, intent_id) -> ForWorker | None:
     intent field>, <the CLAIM_* fields of the key, user and target order>).filter(pk=)
     .first()`; `credentials`: `ExchangeKey.objects.filter(pk=intent.key_id).values_list(
     *SEALED_FIELDS)` as stored; `limits` and `halted`: `limits_values(user_id=intent.user_id,
-    with_halt=True)`.
+    with_halt=True)`. The objects are built as from_db builds them, without Model.__init__
+    (rawsql.loaded): they are the worker's own.
     """
     conn = db()
     halt = [1, prep(conn, TradingHalt._meta.get_field("active"), True)]
     row = _one(conn, _sql("worker", conn.vendor), [*halt, prep(conn, _PK, intent_id)])
     if row is None:
         return None
-    user_model, user_fields = get_user_model(), _user_fields()
-    parts, start = [], 0
-    for fields in (_INTENT_FIELDS, _KEY_FIELDS, user_fields, _ORDER_FIELDS, _SEALED_FIELDS):
-        parts.append(row[start : start + len(fields)])
-        start += len(fields)
-    alias = conn.alias
-    intent = _model(OrderIntent, alias, _INTENT_FIELDS, read(conn, _INTENT_FIELDS, parts[0]))
-    key = _model(ExchangeKey, alias, _KEY_FIELDS, read(conn, _KEY_FIELDS, parts[1]))
-    user = _model(user_model, alias, user_fields, read(conn, user_fields, parts[2]))
-    order = None
-    if parts[3][0] is not None:
-        order = _model(Order, alias, _ORDER_FIELDS, read(conn, _ORDER_FIELDS, parts[3]))
+    objects, converted, sealed, limits_at, halt_at = _worker_plan()
+    values, alias = read(conn, converted, row[: len(converted)]), conn.alias
+    intent, key, user, order = (
+        loaded(model, alias, attnames, values[start:end]) for model, attnames, start, end in objects
+    )
+    if row[objects[3][2]] is None:
+        order = None  # no target order (the LEFT JOIN found none)
     _F("key").set_cached_value(intent, key)
     _F("user").set_cached_value(intent, user)
     _F("target_order").set_cached_value(intent, order)
-    limits_row = row[start : start + len(_LIMIT_VALUE_FIELDS)]
     limits = None
-    if limits_row[0] is not None:
-        limits = tuple(read(conn, _LIMIT_VALUE_FIELDS, limits_row))
-    halted = row[start + len(_LIMIT_VALUE_FIELDS)] is not None
-    return ForWorker(intent, tuple(parts[4]), limits, halted)
+    if row[limits_at[0]] is not None:
+        limits = tuple(read(conn, _LIMIT_VALUE_FIELDS, row[limits_at[0] : limits_at[1]]))
+    credentials = tuple(row[sealed[0] : sealed[1]])
+    return ForWorker(intent, credentials, limits, row[halt_at] is not None)
 
 
 # --- orders ------------------------------------------------------------------------------------
