@@ -256,6 +256,9 @@ class ForWorker(NamedTuple):
     limits: tuple | None  # the user's limits row (LIMIT_VALUE_FIELDS), None without one
     halted: bool  # the global kill switch is on
 
+    def __repr__(self) -> str:  # the ciphertexts stay out of logs and tracebacks, as Sealed's
+        return f"ForWorker(intent={self.intent!r}, limits={self.limits!r}, halted={self.halted})"
+
 
 @lru_cache(maxsize=1)
 def _worker_plan() -> tuple:

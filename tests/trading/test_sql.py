@@ -225,6 +225,7 @@ def test_worker_read_matches_the_orm_query(alice, key, with_target):
     # The key's credentials are not loaded into the key (they come back as stored, apart).
     assert set(SECRET_FIELDS) <= found.key.get_deferred_fields()
     assert claimed.credentials == _credentials_raw(db(), key.pk)
+    assert all(str(part) not in repr(claimed) for part in claimed.credentials if part)
     assert key_credentials_sealed_from(
         key_id=key.pk, row=claimed.credentials
     ) == key_credentials_sealed(key_id=key.pk)
