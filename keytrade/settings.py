@@ -221,7 +221,7 @@ PAPER_TRUSTED_PROXY = env.bool("PAPER_TRUSTED_PROXY", default=False)
 CACHES["paper"] = (
     CACHES["default"]
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paper"}
+    else {"BACKEND": "paper.cache.PaperLocMemCache", "LOCATION": "paper"}
 )
 # Request weight per minute per IP and per key, new orders per 10 s per account (Binance x10).
 PAPER_RATE_LIMITS = {

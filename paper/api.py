@@ -53,11 +53,25 @@ class _Outcome:
     headers: dict = field(default_factory=dict)
 
 
+def _pairs(raw: str) -> list[tuple[str, str]]:
+    """`parse_qsl(raw, keep_blank_values=True)`: without "%" or "+" (what ccxt sends, as a
+    rule) there is nothing to unquote, and splitting gives the same pairs at a fraction of
+    the cost."""
+    if "%" in raw or "+" in raw:
+        return parse_qsl(raw, keep_blank_values=True)
+    pairs = []
+    for part in raw.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
 def _params(request) -> dict[str, str]:
-    params = dict(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True))
+    params = dict(_pairs(request.META.get("QUERY_STRING", "")))
     if request.method in ("POST", "PUT", "DELETE") and request.body:
         body = request.body.decode("utf-8", "replace")
-        params.update(parse_qsl(body, keep_blank_values=True))
+        params.update(_pairs(body))
     params.pop("signature", None)
     return params
 

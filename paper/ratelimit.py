@@ -2,14 +2,44 @@
 
 from django.conf import settings
 from django.core.cache import caches
+from django.utils.module_loading import import_string
 
+from paper.cache import PaperLocMemCache
 from paper.errors import PaperError
 
 ORDER_WINDOW_MS = 10_000
 WEIGHT_WINDOW_MS = 60_000
 
 
+class _ProcessCounters:
+    """The paper cache's backend, created once per process, when it is process memory.
+
+    `caches["paper"]` gives each thread its own backend (a lookup in thread-local storage
+    on every call); a PaperLocMemCache keeps its counters in storage its instances share,
+    under its own lock, so one instance serves every thread of the process.
+    """
+
+    def __init__(self):
+        self._settings = None
+        self.cache = None
+
+    def get(self) -> PaperLocMemCache | None:
+        conf = settings.CACHES["paper"]
+        if conf is not self._settings:  # first call, or the settings changed (tests)
+            backend = import_string(conf["BACKEND"])
+            shared = isinstance(backend, type) and issubclass(backend, PaperLocMemCache)
+            self.cache = caches.create_connection("paper") if shared else None
+            self._settings = conf
+        return self.cache
+
+
+_process = _ProcessCounters()
+
+
 def _add(key: str, amount: int, timeout_s: int) -> int:
+    local = _process.get()
+    if local is not None:
+        return local.incr_or_add(key, amount, timeout_s)
     cache = caches["paper"]
     # incr() is atomic on Redis (approximate on the file cache); add() starts a new window.
     try:

@@ -2,10 +2,10 @@
 
 import os
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from paper import sql
 from paper.errors import PaperError
@@ -62,24 +62,44 @@ _sqlite_writers = SqliteWriterQueue()
 def account_lock(*, account_id: int) -> None:
     """Serialise ledger writers of one account for the rest of the transaction.
 
-    The UPDATE takes PostgreSQL's row lock, and on SQLite it takes the database write lock at
-    the start of the transaction (a read-then-write upgrade could fail with "locked").
+    The UPDATE takes PostgreSQL's row lock; on SQLite, inside an enclosing transaction, it
+    takes the database write lock right away (a read-then-write upgrade could fail with
+    "locked").
     """
     sql.account_write_seq_bump(account_id=account_id)
 
 
-def _writer_turn():
-    # Only the outermost transaction queues: inside an enclosing one this connection may
-    # already hold SQLite's write lock, and waiting for another writer would deadlock.
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        return nullcontext()
-    return _sqlite_writers.turn(str(connection.settings_dict["NAME"]))
+@contextmanager
+def _begin_immediate(db):
+    """Start the next transaction with SQLite's BEGIN IMMEDIATE (the write lock up front)."""
+    db.ensure_connection()  # connecting sets transaction_mode from the settings
+    previous = db.transaction_mode
+    db.transaction_mode = "IMMEDIATE"
+    try:
+        yield
+    finally:
+        db.transaction_mode = previous
 
 
 @contextmanager
 def ledger_transaction(*, account_id: int):
-    """A transaction that holds the account's ledger lock until it commits."""
-    with _writer_turn(), transaction.atomic():
+    """A transaction that holds the account's ledger lock until it commits.
+
+    On SQLite, a ledger transaction that is not inside another one queues for its turn
+    (SqliteWriterQueue) and starts with BEGIN IMMEDIATE: it holds the database's write lock,
+    which every ledger writer needs, from its first statement, so no UPDATE is needed to take
+    it (one statement and one written page fewer per transaction). Inside an enclosing
+    transaction, and on other databases, `account_lock` takes the lock.
+    """
+    db = transaction.get_connection()
+    if db.vendor == "sqlite" and not db.in_atomic_block:
+        # Only the outermost transaction queues: inside an enclosing one this connection may
+        # already hold SQLite's write lock, and waiting for another writer would deadlock.
+        writers = _sqlite_writers.turn(str(db.settings_dict["NAME"]))
+        with writers, _begin_immediate(db), transaction.atomic():
+            yield
+        return
+    with transaction.atomic():
         account_lock(account_id=account_id)
         yield
 

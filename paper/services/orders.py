@@ -265,14 +265,8 @@ def _rest_or_expire(order: PaperOrder, req: OrderRequest, ledger: Ledger) -> Non
     order.locked_amount = amount
 
 
-def order_place_locked(*, account_id: int, req: OrderRequest, now: Now, fills=None):
-    """Place an order inside a transaction that already holds the account lock.
-
-    `fills` are the immediate fills, when the caller computed them before taking the lock
-    (they depend only on the market, not on the account).
-    """
-    if sql.open_client_id_taken(account_id=account_id, client_order_id=req.client_order_id):
-        raise PaperError.duplicate_order()
+def _order_prepare(*, account_id: int, req: OrderRequest, now: Now, fills):
+    """The order with its fills and lock applied to the account's balances (not yet saved)."""
     if fills is None:
         fills = immediate_fills(req, Feed.load(req.spec.symbol, now))
     ledger = Ledger(account_id=account_id, assets=[req.spec.base, req.spec.quote])
@@ -284,8 +278,28 @@ def order_place_locked(*, account_id: int, req: OrderRequest, now: Now, fills=No
         order=order, fills=fills, ledger=ledger, spec=req.spec, time_ms=now.market_ms
     )
     _rest_or_expire(order, req, ledger)
-    # One INSERT with the final state; a unique constraint backs the check above.
-    sql.order_insert(order=order)
+    return order, trades, ledger
+
+
+def order_place_locked(*, account_id: int, req: OrderRequest, now: Now, fills=None):
+    """Place an order inside a transaction that already holds the account lock.
+
+    `fills` are the immediate fills, when the caller computed them before taking the lock
+    (they depend only on the market, not on the account).
+
+    A newClientOrderId already used by an open order of the account is refused by the
+    INSERT itself: the open-client-id unique constraint raises IntegrityError, which the
+    callers answer with "Duplicate order sent." (as for a racing duplicate). An order that
+    fails for another reason first looks the client id up, so a duplicate is still answered
+    as one whatever else is wrong with it (Binance checks it first).
+    """
+    try:
+        order, trades, ledger = _order_prepare(account_id=account_id, req=req, now=now, fills=fills)
+    except PaperError:
+        if sql.open_client_id_taken(account_id=account_id, client_order_id=req.client_order_id):
+            raise PaperError.duplicate_order() from None
+        raise
+    sql.order_insert(order=order)  # one INSERT with the final state
     if trades:
         PaperTrade.objects.bulk_create(trades)
     ledger.save()

@@ -3,6 +3,7 @@
 They run on every signed request; the suite runs them on SQLite and (in CI) PostgreSQL.
 """
 
+import sqlite3
 import threading
 from datetime import timedelta
 from decimal import Decimal as D
@@ -10,11 +11,13 @@ from decimal import Decimal as D
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from paper import sql
 from paper.clock import clock_read
+from paper.errors import PaperError
 from paper.models import PaperAccount, PaperApiKey, PaperBalance, PaperOrder
 from paper.services.accounts import account_get_or_create
 from paper.services.keys import key_create
@@ -363,3 +366,90 @@ def test_order_writes_stay_visible_to_djangos_query_capture(alice):
     assert sum(s.startswith("UPDATE") and "paper_paperbalance" in s for s in statements) == 2
     order.refresh_from_db()
     assert order.status == PaperOrder.Status.CANCELED
+
+
+def test_rows_are_the_instances_from_db_builds(alice):
+    """The loader builds instances directly (no __init__) only as `Model.from_db` would."""
+    account = account_get_or_create(user=alice)
+    key, _secret = key_create(account=account, label="bot", can_trade=True)
+    order = _place(account)
+    loaded = [
+        sql.key_with_open_orders(api_key=key.api_key),
+        *sql.balances_for_update(account_id=account.pk, assets=["BTC", "USDT"]),
+        sql.order_for_update(account_id=account.pk, symbol="BTCUSDT", order_id=order.pk),
+    ]
+    for instance in loaded:
+        model = type(instance)
+        names = [f.attname for f in model._meta.concrete_fields]
+        built = model.from_db("default", None, [getattr(instance, n) for n in names])
+        extra = {"has_open_orders": True} if model is PaperApiKey else {}
+        assert list(instance.__dict__) == [*built.__dict__, *extra]
+        assert {n: v for n, v in instance.__dict__.items() if n != "_state"} == {
+            **{n: v for n, v in built.__dict__.items() if n != "_state"},
+            **extra,
+        }
+        assert (instance._state.db, instance._state.adding) == ("default", False)
+        assert instance.account == account  # related objects load as usual
+
+
+def test_rows_go_through_init_when_someone_listens_to_its_signals(alice):
+    account = account_get_or_create(user=alice)
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.asset)
+
+    post_init.connect(receiver, sender=PaperBalance)
+    try:
+        rows = sql.balances_for_update(account_id=account.pk, assets=["BTC", "USDT"])
+    finally:
+        post_init.disconnect(receiver, sender=PaperBalance)
+    assert seen == ["BTC", "USDT"] == [row.asset for row in rows]
+
+
+def test_ledger_transaction_inside_another_locks_the_account_row(alice):
+    account = account_get_or_create(user=alice)
+    with transaction.atomic(), ledger_transaction(account_id=account.pk):
+        pass
+    assert PaperAccount.objects.get(pk=account.pk).write_seq == account.write_seq + 1
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's BEGIN IMMEDIATE")
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_ledger_transaction_holds_the_write_lock_from_its_start(alice):
+    """No statement needed: another writer is locked out from BEGIN on, so a ledger
+    transaction never has to upgrade a read lock (which SQLite may refuse)."""
+    account = account_get_or_create(user=alice)
+    with CaptureQueriesContext(connection) as captured:
+        with ledger_transaction(account_id=account.pk):
+            other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            finally:
+                other.close()
+    assert [q["sql"] for q in captured.captured_queries] == ["BEGIN IMMEDIATE", "COMMIT"]
+    assert connection.transaction_mode is None  # the configured mode again
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        PaperAccount.objects.filter(pk=account.pk).exists()
+    assert captured.captured_queries[0]["sql"] == "BEGIN"
+
+
+def test_a_reused_open_client_id_is_a_duplicate_whatever_else_is_wrong(alice):
+    """The INSERT's constraint refuses it; an order failing for another reason looks the id
+    up first, so the answer is "Duplicate order sent." either way, as Binance's."""
+    account = account_get_or_create(user=alice)
+    _place(account, client_id="grid-1")
+    with pytest.raises(PaperError) as duplicate:
+        _place(account, client_id="grid-1")
+    with pytest.raises(PaperError) as also_beyond_the_balance:
+        _place(account, client_id="grid-1", qty="5")  # 50,000 USDT of 10,000
+    with pytest.raises(PaperError) as only_beyond_the_balance:
+        _place(account, client_id="grid-2", qty="5")
+    assert duplicate.value.body() == PaperError.duplicate_order().body()
+    assert also_beyond_the_balance.value.body() == PaperError.duplicate_order().body()
+    assert only_beyond_the_balance.value.body() == PaperError.insufficient_balance().body()
+    assert PaperOrder.objects.filter(account=account).count() == 1
+    assert {b.asset: b.locked for b in PaperBalance.objects.filter(account=account)}["USDT"] == (
+        D("10")
+    )
