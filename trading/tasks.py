@@ -8,6 +8,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from accounts.models import ExchangeKey
+from keytrade import publish
 from trading.exchange import errors
 from trading.services.halt import key_cancel_all
 from trading.services.keys import key_verify
@@ -35,7 +36,7 @@ def _schedule(intent_id: str, followup: Followup | None) -> None:
         )
 
 
-@shared_task(bind=True, soft_time_limit=30, time_limit=45, acks_late=True)
+@shared_task(base=publish.PublishTask, bind=True, soft_time_limit=30, time_limit=45, acks_late=True)
 def order_submit_task(self, intent_id: str) -> None:
     """Claim and send one order intent."""
     _schedule(intent_id, order_submit(intent_id=intent_id, worker=self.request.hostname or ""))

@@ -38,12 +38,11 @@ def _queue_submit(intent: OrderIntent) -> None:
     from trading.tasks import order_submit_task  # tasks import services, not the reverse
 
     intent_id = str(intent.pk)
-    # delay_on_commit(intent_id), minus two costs paid on every order (measured in
-    # bench/order_path.py): Celery's safe repr of the arguments for the message headers (a
-    # plain repr of one id string is the same text), and declaring the default queue again
-    # through kombu (a copy and bind of its entities per message). keytrade's brokers (Redis,
-    # the filesystem) deliver to the default queue by its name without a declaration, and the
-    # worker declares its queues when it starts.
+    # apply_async_on_commit(intent_id): published after the commit, by the task's short road
+    # (keytrade.publish.PublishTask: Celery's own message, on a producer this thread keeps).
+    # The argument repr is given (a plain repr of one id string is what Celery's safe repr
+    # writes), and the default queue is not declared again per message: keytrade's brokers
+    # (Redis, the filesystem) deliver to it by name, and the worker declares its queues.
     order_submit_task.apply_async_on_commit(
         (intent_id,), {}, argsrepr=repr((intent_id,)), kwargsrepr="{}", declare=[]
     )
