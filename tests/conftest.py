@@ -43,6 +43,20 @@ def _default_decimal_context():
 
 
 @pytest.fixture(autouse=True)
+def _secret_registry_restored():
+    # The log redactor's registry is process-wide: a secret a test registers (the form fuzz
+    # test connects keys with secrets such as "BTC/USDT") would be masked in every later
+    # test's output. Each test starts from the registry as it was before it.
+    from keytrade import logging as keytrade_logging
+
+    saved = set(keytrade_logging._secrets)
+    yield
+    with keytrade_logging._lock:
+        keytrade_logging._secrets.intersection_update(saved)
+        keytrade_logging._longest_first = tuple(sorted(saved, key=len, reverse=True))
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttling and 2FA reuse live in the cache; with Redis it outlives a test.
     cache.clear()
